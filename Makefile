@@ -1,0 +1,31 @@
+# The two commands of petri: `make test` and `make book`. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.petri-installed
+PRESET ?= quick
+
+.PHONY: install test book export clean
+
+$(STAMP): settings.ini setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned, so that the range in settings.ini never pulls a CUDA build
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(STAMP)
+
+export: install
+	$(BIN)/nbdev_export
+
+test: install
+	$(BIN)/nbdev_test --n_workers 2 --do_print
+	$(BIN)/python -m pytest -q tests
+
+book: install
+	PETRI_PRESET=$(PRESET) $(BIN)/jupyter-book build --all .
+
+clean:
+	rm -rf _build
