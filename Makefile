@@ -21,7 +21,8 @@ export: install
 	$(BIN)/nbdev_export
 
 test: install
-	$(BIN)/nbdev_test --n_workers 2 --do_print
+	# notebooks run at the smoke scale under test; the book runs them at $(PRESET)
+	PETRI_PRESET=smoke $(BIN)/nbdev_test --n_workers 2 --do_print
 	$(BIN)/python -m pytest -q tests
 
 book: install

@@ -10,6 +10,8 @@ from .core import PetriError
 from .kg import KnowledgeGraph
 from .dish import PRESETS, TOKENIZERS, build_dataset, data_config
 from .datasets import VARIANTS
+from .models import ARCHITECTURES, SCALES
+from .train import PRESETS as RUN_PRESETS, LOSSES, KEEP, run_config, train
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -47,11 +49,43 @@ def _data(args) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #d0e32091
+def _add_train(sub):
+    p = sub.add_parser('train', help='train a model and evaluate it', description='Train a model from scratch on a Petri-dish dataset.')
+    p.add_argument('--preset', default='quick', choices=list(RUN_PRESETS), help='named scale of data and training (default: quick)')
+    p.add_argument('--data', type=Path, help='train on this existing dataset directory instead of building one into OUT/data')
+    p.add_argument('--parallel', type=float, help='fraction of people seen in both languages, in [0, 1)')
+    p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
+    p.add_argument('--data-seed', type=int, help='seed of the data split')
+    p.add_argument('--seed', type=int, help='training seed: initialization and batch order (default 0)')
+    p.add_argument('--arch', choices=list(ARCHITECTURES), help='gemma2 or pythia')
+    p.add_argument('--scale', choices=list(SCALES), help='model size')
+    p.add_argument('--epochs', type=float, help='epochs to train')
+    p.add_argument('--lr', type=float, help='peak learning rate')
+    p.add_argument('--loss', choices=list(LOSSES), help='loss over the whole sequence or the attribute only')
+    p.add_argument('--keep', choices=list(KEEP), help='checkpoints to keep: all or last')
+    p.add_argument('--early-stop', action='store_true', default=None, help='stop once train and in-language accuracy plateau')
+    p.add_argument('--device', choices=['cpu', 'cuda'], help='where to train (default: cpu)')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
+    p.add_argument('--out', type=Path, required=True, help='run directory (resumed if it holds an interrupted run)')
+    p.set_defaults(func=_train)
+
+def _train(args) -> int:
+    names = ('parallel', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
+    cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
+    out = train(cfg, args.out, progress=not args.quiet)
+    from petri.core import read_json
+    s = read_json(out/'summary.json')
+    acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())
+    print(f"run {out}: {s['steps']} steps ({s['epochs']:.1f} epochs) in {s['seconds']:.0f} s; accuracy {acc}")
+    return 0
+
+# %% ../nbs/90_cli.ipynb #c2910952
 def parser() -> argparse.ArgumentParser:
     "The `petri` argument parser with all its subcommands."
     p = _Parser(prog='petri', description='petri: cross-lingual knowledge transfer in a Petri dish.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_data(sub)
+    _add_train(sub)
     return p
 
 def main(argv=None) -> int:

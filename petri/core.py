@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json', 'write_parquet', 'read_json',
-           'read_parquet']
+           'read_parquet', 'runs_dir']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -93,3 +93,11 @@ def read_parquet(path):
     check(path.is_file(), f"missing file {path}")
     try: return pd.read_parquet(path)
     except (pyarrow.ArrowException, OSError, ValueError) as e: raise PetriError(f"corrupted parquet file {path}: {e}") from None
+
+# %% ../nbs/01_core.ipynb #f6b5920f
+def runs_dir(*parts) -> Path:
+    "The directory where chapters and sweeps keep their runs (`$PETRI_RUNS`, else the project's `runs/`)."
+    if os.environ.get('PETRI_RUNS'): return Path(os.environ['PETRI_RUNS']).joinpath(*map(str, parts))
+    here = Path.cwd().resolve()
+    root = next((d for d in (here, *here.parents) if (d/'settings.ini').is_file()), here)
+    return (root/'runs').joinpath(*map(str, parts))

@@ -1,0 +1,123 @@
+"Sweeps survive kill -9, and the Ray engine and papermill give the same results as the local engine."
+import os, signal, subprocess, sys, time
+import pandas as pd
+import pytest
+from petri.core import read_json, read_parquet
+from petri.sweep import load_spec, plan, results_path, run_sweep, sweep_status
+from petri.train import checkpoints, eval_steps
+
+TINY = """name: {name}
+preset: smoke
+grid: {{parallel: {parallel}}}
+settings: {{epochs: 1, evals: 3, n_people: 60}}
+analysis: {{max_examples: 100, gradient_examples: 16}}
+cpus: 2
+"""
+
+
+def write_spec(path, name, parallel):
+    path.write_text(TINY.format(name=name, parallel=list(parallel)))
+    return path
+
+
+def check_table(spec, out):
+    "Every run of the spec is in the results table exactly once, with every evaluation step and its final analyses."
+    table = read_parquet(results_path(spec, out))
+    assert sorted(table.run.unique()) == sorted(plan(load_spec(spec)).run)
+    assert table.groupby(['run', 'step', 'split', 'fact_type']).size().max() == 1
+    for run, rows in table.groupby('run'):
+        summary = read_json(out/run/'summary.json')
+        assert sorted(rows.step.unique()) == eval_steps(summary['steps'], 3)
+        final = rows[rows.final & (rows.split == 'train') & (rows.fact_type == 'all')]
+        assert len(final) == 1 and final.activation_unification.notna().all() and final.gradient_unification.notna().all()
+    return table
+
+
+@pytest.fixture(scope='module')
+def local_sweep(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('local')
+    spec = write_spec(tmp/'two.yml', 'two', [0.1, 0.2])
+    run_sweep(spec, tmp/'out', progress=False)
+    return spec, tmp/'out', check_table(spec, tmp/'out')
+
+
+def test_killed_sweep_resumes_with_every_run_once(tmp_path):
+    spec = write_spec(tmp_path/'three.yml', 'three', [0.1, 0.15, 0.2])
+    out = tmp_path/'out'
+    ids = list(plan(load_spec(spec)).run)
+    code = f"from petri.sweep import run_sweep; run_sweep({str(spec)!r}, {str(out)!r}, progress=False)"
+    proc = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    # kill it while it works on the second run: the first is recorded, the second has a trained checkpoint but no record
+    while time.time() < deadline and proc.poll() is None:
+        if (out/ids[0]/'results.parquet').exists() and any(s > 0 for s in checkpoints(out/ids[1])): break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_in_training = not (out/ids[1]/'summary.json').exists()
+    status = sweep_status(spec, out).set_index('run').status
+    assert status[ids[0]] == 'done' and status[ids[1]] == 'todo' and status[ids[2]] == 'todo'
+    run_sweep(spec, out, progress=False)
+    table = check_table(spec, out)
+    assert set(sweep_status(spec, out).status) == {'done'}
+    if killed_in_training:    # the run continued from its checkpoint rather than starting over
+        assert 'resumed at step' in (out/ids[1]/'train.log').read_text()
+    assert len(table) == sum(len(read_parquet(out/r/'results.parquet')) for r in ids)
+
+
+def test_ray_engine_gives_the_same_table_as_the_local_engine(local_sweep, tmp_path):
+    ray = pytest.importorskip('ray')
+    spec, _, local = local_sweep
+    ray.init(num_cpus=2, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
+    try: run_sweep(spec, tmp_path/'out', engine='ray', progress=False)
+    finally: ray.shutdown()
+    remote = check_table(spec, tmp_path/'out')
+    keys = ['run', 'step', 'split', 'fact_type']
+    pd.testing.assert_frame_equal(remote.sort_values(keys).reset_index(drop=True), local.sort_values(keys).reset_index(drop=True),
+                                  check_exact=False, rtol=1e-4, atol=1e-4)
+
+
+def test_papermill_run_gives_the_same_record_as_the_api(local_sweep, tmp_path):
+    pytest.importorskip('papermill')
+    from petri.sweep import project_path
+    spec, _, local = local_sweep
+    text = spec.read_text().replace('name: two', 'name: one').replace('[0.1, 0.2]', '[0.1]')
+    one = tmp_path/'one.yml'
+    one.write_text(text + f"notebook: {project_path('experiments', 'run.ipynb')}\n")
+    run_sweep(one, tmp_path/'out', progress=False)
+    table = check_table(one, tmp_path/'out')
+    run = table.run.iloc[0]
+    assert (tmp_path/'out'/run/'run.ipynb').is_file()
+    keys = ['run', 'step', 'split', 'fact_type']
+    pd.testing.assert_frame_equal(table.sort_values(keys).reset_index(drop=True),
+                                  local[local.run == run].sort_values(keys).reset_index(drop=True),
+                                  check_exact=False, rtol=1e-4, atol=1e-4)
+
+
+def test_process_pool_gives_the_same_table_as_sequential_runs(local_sweep, tmp_path):
+    spec, _, local = local_sweep
+    run_sweep(spec, tmp_path/'out', workers=2, progress=False)
+    pooled = check_table(spec, tmp_path/'out')
+    keys = ['run', 'step', 'split', 'fact_type']
+    pd.testing.assert_frame_equal(pooled.sort_values(keys).reset_index(drop=True), local.sort_values(keys).reset_index(drop=True),
+                                  check_exact=False, rtol=1e-3, atol=1e-3)
+
+
+def test_run_interrupted_right_after_its_first_checkpoint_completes(tmp_path):
+    "A run stopped between its step-0 checkpoint and its next evaluation (the earliest resumable state) still finishes."
+    from petri.core import to_dict
+    from petri.sweep import perform_run
+    from petri.train import run_config, train
+    cfg = run_config('smoke', parallel=0.1, epochs=1, evals=3, n_people=60)
+    calls = []
+    def stop_at_second_evaluation(model, data, index):
+        calls.append(1)
+        if len(calls) == 2: raise KeyboardInterrupt
+        return pd.DataFrame({'split': ['train'], 'fact_type': ['all'], 'unification': [float('nan')]})
+    with pytest.raises(KeyboardInterrupt): train(cfg, tmp_path/'run', metrics=[stop_at_second_evaluation], progress=False)
+    assert list(checkpoints(tmp_path/'run')) == [0] and not (tmp_path/'run'/'summary.json').exists()
+    run = perform_run(to_dict(cfg), tmp_path/'run', analysis={'max_examples': 100, 'gradient_examples': 16})
+    record = read_parquet(run/'results.parquet')
+    assert sorted(record.step.unique()) == eval_steps(read_json(run/'summary.json')['steps'], 3)
+    assert record.groupby(['step', 'split', 'fact_type']).size().max() == 1
