@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.petri-installed
 PRESET ?= quick
+# OpenMP threads that spin while waiting make torch crawl when several processes share the cores
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: install test book export clean
 

@@ -10,6 +10,7 @@ from .core import PetriError
 from .kg import KnowledgeGraph
 from .dish import PRESETS, TOKENIZERS, build_dataset, data_config
 from .datasets import VARIANTS
+from .unify import unification_monitor
 from .models import ARCHITECTURES, SCALES
 from .train import PRESETS as RUN_PRESETS, LOSSES, KEEP, run_config, train
 
@@ -72,7 +73,7 @@ def _add_train(sub):
 def _train(args) -> int:
     names = ('parallel', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
     cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
-    out = train(cfg, args.out, progress=not args.quiet)
+    out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
     from petri.core import read_json
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())

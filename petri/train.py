@@ -18,7 +18,7 @@ from .core import (PetriError, check, to_dict, from_dict, config_hash, atomic_di
                         read_json, read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
-from .dish import DataConfig, Dataset, build_dataset, data_config, load_dataset
+from .dish import DataConfig, Dataset, build_dataset, data_config, load_dataset, preset_name
 from .models import ModelConfig, SCALES, model_config, build_model
 
 # %% auto #0
@@ -95,9 +95,9 @@ def _check_dataset(path, data: DataConfig) -> Dataset:
     check(ds.config == data, f"dataset {path} was built from another data config than the run's (id {ds.id}, the run's is {config_hash(data)})")
     return ds
 
-def run_config(preset: str = 'quick', dataset=None, **overrides) -> RunConfig:
-    "The run config of `preset`, with settings changed by name, optionally on the existing dataset directory `dataset`."
-    check(preset in PRESETS, f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+def run_config(preset: str | None = None, dataset=None, **overrides) -> RunConfig:
+    "The run config of `preset` (see `preset_name`), with settings changed by name, optionally on the existing dataset directory `dataset`."
+    preset = preset_name(preset)
     run = PRESETS[preset]
     train_names = {f.name for f in dataclasses.fields(TrainConfig)} - {'model'}
     model_names = {f.name for f in dataclasses.fields(ModelConfig)}
