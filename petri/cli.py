@@ -81,12 +81,36 @@ def _train(args) -> int:
     return 0
 
 # %% ../nbs/90_cli.ipynb #c2910952
+def _workers(value: str):
+    if value == 'auto': return value
+    try: return int(value)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}") from None
+
+def _add_sweep(sub):
+    p = sub.add_parser('sweep', help='run a sweep of training runs', description='Run or resume a sweep declared in a YAML spec.')
+    p.add_argument('spec', type=Path, help='sweep spec (YAML)')
+    p.add_argument('--out', type=Path, required=True, help='sweep directory (runs are resumed and reused)')
+    p.add_argument('--engine', choices=['local', 'ray'], default='local', help='local processes (default) or a Ray cluster')
+    p.add_argument('--address', help="Ray cluster address: 'auto' or HOST:PORT (default: a local Ray instance)")
+    p.add_argument('--workers', type=_workers, help="parallel local runs: an integer or 'auto' (default: the spec's)")
+    p.add_argument('--retry-failed', action='store_true', help='run again the runs that failed before')
+    p.set_defaults(func=_sweep)
+
+def _sweep(args) -> int:
+    from petri.sweep import run_sweep, sweep_status
+    table = run_sweep(args.spec, args.out, engine=args.engine, address=args.address, retry_failed=args.retry_failed, workers=args.workers)
+    counts = sweep_status(args.spec, args.out).status.value_counts()
+    print(f"sweep results {table}: " + ', '.join(f"{k} {v}" for k, v in counts.items()))
+    return 1 if counts.get('failed', 0) else 0
+
+# %% ../nbs/90_cli.ipynb #d4fe63f4
 def parser() -> argparse.ArgumentParser:
     "The `petri` argument parser with all its subcommands."
     p = _Parser(prog='petri', description='petri: cross-lingual knowledge transfer in a Petri dish.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_data(sub)
     _add_train(sub)
+    _add_sweep(sub)
     return p
 
 def main(argv=None) -> int:

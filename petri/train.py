@@ -368,7 +368,7 @@ def _train(run: RunConfig, ds: Dataset, out: Path, resume, metrics, progress) ->
                 if s != step: shutil.rmtree(p)
         bar.set_postfix({s: round(float(acc[s]), 3) for s in SPLITS if s in acc})
 
-    if step == 0: record(float('nan'))
+    if resume is None: record(float('nan'))   # a resumed run already holds its step-0 evaluation
     model.train()
     order_epoch, running, count, stopped = -1, torch.zeros((), device=device), 0, False
     while step < total and not stopped:
