@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, sys
 from pathlib import Path
-from .core import PetriError
+from .core import PetriError, read_json
 from .kg import KnowledgeGraph
 from .dish import PRESETS, TOKENIZERS, build_dataset, data_config
 from .datasets import VARIANTS
@@ -42,7 +42,6 @@ def _data(args) -> int:
     names = ('parallel', 'seed', 'tokenizer', 'variant', 'language_ratio', 'n_templates', 'n_people')
     cfg = data_config(args.preset, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
     path = build_dataset(cfg, args.out, kg=KnowledgeGraph.load(args.kg) if args.kg else None)
-    from petri.core import read_json
     stats = read_json(path/'stats.json')
     sizes = ', '.join(f"{k} {v}" for k, v in stats['examples'].items())
     mi = ', '.join(f"{k} {v:.4f}" for k, v in stats['mi_language_attribute'].items())
@@ -74,7 +73,6 @@ def _train(args) -> int:
     names = ('parallel', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
     cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
-    from petri.core import read_json
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())
     print(f"run {out}: {s['steps']} steps ({s['epochs']:.1f} epochs) in {s['seconds']:.0f} s; accuracy {acc}")
