@@ -151,19 +151,19 @@ def encode(dataset: Dataset, device='cpu') -> Tensors:
     return Tensors(ex.reset_index(drop=True), as_t(ids), as_t(positions), as_t(targets), tok.pad_token_id)
 
 # %% ../nbs/21_train.ipynb #ce25516d
-def target_logits(model, ids, positions=None):
-    "Next-token logits at `positions` (B, A) of `ids` (B, T), or at all but the last position: (B, A, vocabulary)."
+def target_logits(model, ids, positions=None, keep=None):
+    "Next-token logits at `positions` (B, A) of `ids` (B, T), or at all but the last position: (B, A, vocabulary); only the `keep` (B, A) ones if given: (kept, vocabulary)."
     hidden = model.base_model(input_ids=ids).last_hidden_state
     if positions is None: hidden = hidden[:, :-1]
     else: hidden = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
-    logits = model.get_output_embeddings()(hidden)
+    logits = model.get_output_embeddings()(hidden if keep is None else hidden[keep])
     cap = getattr(model.config, 'final_logit_softcapping', None)
     return torch.tanh(logits / cap) * cap if cap else logits
 
 def lm_loss(model, ids, positions, targets):
     "Mean cross-entropy of the next-token predictions at `positions` (None: all) against `targets` (IGNORE is skipped)."
-    logits = target_logits(model, ids, positions)
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
+    keep = targets != IGNORE
+    return F.cross_entropy(target_logits(model, ids, positions, keep), targets[keep])
 
 def train_step(model, optimizer, scheduler, ids, positions, targets):
     "One optimizer step on a batch; returns the (detached) loss."
