@@ -6,11 +6,13 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
+import torch
 from .core import check
 from .datasets import mutual_information, language_attribute_mi
 
 # %% auto #0
-__all__ = ['token_language_mi', 'footprint', 'language_probe_accuracy']
+__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'attribute_predictions',
+           'predicted_attributes', 'name_confusion', 'language_probe_accuracy']
 
 # %% ../nbs/50_features.ipynb #cc22f71f
 def token_language_mi(examples: pd.DataFrame, tokenizer, split: str | None = 'train', column: str = 'prompt') -> float:
@@ -37,6 +39,71 @@ def footprint(reps, labels) -> float:
     return float(between / total)
 
 # %% ../nbs/50_features.ipynb #7a84c7c9
+def run_activations(run, steps=None, max_examples: int = 1000, parallel_only: bool = True, seed: int = 0):
+    """Examples of whole training facts of `run`, and their activations (n, blocks, hidden) at each checkpoint in
+    `steps` (default: the last): `(examples, {step: activations})`."""
+    from petri.dish import load_dataset
+    from petri.represent import hidden_states_at
+    from petri.train import checkpoints, encode, load_model
+    from petri.represent import run_dataset_path
+    from petri.unify import parallel_sample
+    found = checkpoints(run)
+    check(found, f"run {run} has no checkpoints")
+    steps = [max(found)] if steps is None else list(steps)
+    missing = sorted(set(steps) - set(found))
+    check(not missing, f"run {run} has no checkpoint at step(s) {missing}")
+    ds = load_dataset(run_dataset_path(run))
+    data = encode(ds)
+    idx = parallel_sample(ds.examples, max_examples, seed, parallel_only)
+    check(len(idx) > 0, f"run {run} has no {'parallel ' if parallel_only else ''}training examples to represent")
+    rows = torch.as_tensor(idx.to_numpy())
+    return ds.examples.loc[idx], {s: hidden_states_at(load_model(run, s), data.ids[rows], data.positions[rows, 0]) for s in steps}
+
+def fact_id(examples: pd.DataFrame) -> np.ndarray:
+    "The identity of each example's fact: its person and fact type."
+    return (examples.person.astype(str) + ' ' + examples.fact_type).to_numpy()
+
+def footprints(hidden, examples: pd.DataFrame) -> dict:
+    "Footprints of language and of fact identity in activations `hidden` (n, blocks, hidden) of `examples`."
+    flat = np.asarray(hidden).reshape(len(examples), -1)
+    return {'language': footprint(flat, examples.language.to_numpy()), 'fact': footprint(flat, fact_id(examples))}
+
+# %% ../nbs/50_features.ipynb #77cf7202
+def attribute_predictions(model, data, index, batch_size: int = 1024) -> np.ndarray:
+    "The model's top token at each attribute position of the examples at `index`: (n, A), IGNORE past the attribute."
+    from petri.train import IGNORE, target_logits
+    index = torch.as_tensor(np.asarray(index))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        out = [target_logits(model, data.ids[c], data.positions[c]).argmax(-1).cpu() for c in index.split(batch_size)]
+    model.train(was_training)
+    targets = data.targets[index].cpu()
+    return torch.cat(out).masked_fill(targets == IGNORE, IGNORE).numpy()
+
+def predicted_attributes(data, index, predictions) -> np.ndarray:
+    "The attribute value (of each example's fact type) that `predictions` spell, or None if they spell none."
+    ex = data.examples
+    spelled = {(ft, tuple(t)): a for ft, t, a in zip(ex.fact_type, data.targets.cpu().numpy(), ex.attribute)}
+    return np.array([spelled.get((ft, tuple(p))) for ft, p in zip(ex.fact_type.to_numpy()[np.asarray(index)], predictions)], dtype=object)
+
+def name_confusion(results: pd.DataFrame, people: pd.DataFrame) -> float:
+    """Share of the wrong answers in `results` (columns person, fact_type, attribute, predicted) that are the
+    attribute of another person of `people` sharing the subject's first or last name (NaN: no wrong answer)."""
+    from petri.kg import FACT_TYPES
+    wrong = results[results.predicted.astype(str) != results.attribute.astype(str)].reset_index(drop=True)
+    if not len(wrong): return float('nan')
+    names = people[['person', 'first_name', 'last_name']]
+    values = people.melt(id_vars=['person', 'first_name', 'last_name'], value_vars=list(FACT_TYPES),
+                         var_name='fact_type', value_name='value').astype({'value': str})
+    subjects = wrong.rename_axis('row').reset_index().merge(names, on='person')
+    hits = set()
+    for name in ('first_name', 'last_name'):
+        m = subjects.merge(values, on=[name, 'fact_type'], suffixes=('', '_other'))
+        hits |= set(m.row[(m.person_other != m.person) & (m.value == m.predicted.astype(str))])
+    return len(hits) / len(wrong)
+
+# %% ../nbs/50_features.ipynb #15fb55cb
 def language_probe_accuracy(reps, language, fact, folds: int = 5, seed: int = 0) -> float:
     "Cross-validated accuracy of a logistic-regression probe predicting `language` from `reps`, folds split by `fact`."
     from sklearn.linear_model import LogisticRegression

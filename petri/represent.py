@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
+from pathlib import Path
 from .core import check
 from .train import load_trainer_state
 
 # %% auto #0
 __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_examples', 'cosine_similarity', 'similarity_chart',
-           'second_moment']
+           'second_moment', 'run_dataset_path', 'run_similarity']
 
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
@@ -123,3 +124,19 @@ def second_moment(checkpoint, model) -> dict:
     names = [n for n, _ in model.named_parameters()]
     check(len(state) == len(names), f"the optimizer state in {checkpoint} does not match the model's {len(names)} parameters")
     return {n: state[i]['exp_avg_sq'] for i, n in enumerate(names)}
+
+# %% ../nbs/30_represent.ipynb #6a8753a0
+def run_dataset_path(run) -> Path:
+    "The dataset directory a run trained on."
+    from petri.core import read_json
+    return Path(read_json(Path(run)/'config.json')['config'].get('dataset') or Path(run)/'data')
+
+def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth_city', 'death_city'), per_group: int = 6, **pick):
+    "Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`, and the examples."
+    from petri.dish import load_dataset
+    from petri.train import checkpoints, encode, load_model
+    ds = load_dataset(run_dataset_path(run))
+    chosen = similarity_examples(ds.examples, fact_types=fact_types, per_group=per_group, **pick)
+    data, idx = encode(ds), chosen.index.to_numpy()
+    model = load_model(run, max(checkpoints(run)) if step is None else step)
+    return cosine_similarity(activation_reps(model, data.ids[idx], data.positions[idx, 0], layers=layers)), chosen

@@ -12,7 +12,7 @@ from .core import check, config_hash, read_json, runs_dir, write_json
 
 # %% auto #0
 __all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus', 'parallel_sample',
-           'unification_monitor', 'cached_run', 'run_dataset_path', 'run_unification']
+           'unification_monitor', 'cached_run', 'run_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
@@ -70,9 +70,9 @@ def unification_plus(unification: float, in_language_accuracy: float) -> float:
     return unification * in_language_accuracy
 
 # %% ../nbs/31_unify.ipynb #12dceda1
-def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0) -> pd.Index:
-    "Index of parallel training examples, whole facts at a time, at most about `max_examples` of them."
-    par = examples[(examples.split == 'train') & examples.parallel]
+def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True) -> pd.Index:
+    "Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about `max_examples` of them."
+    par = examples[(examples.split == 'train') & (examples.parallel | (not parallel_only))]
     facts = par[['person', 'fact_type']].drop_duplicates()
     if max_examples is not None and len(par) > max_examples:
         per_fact = len(par) / len(facts)
@@ -107,15 +107,11 @@ def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
     cfg = run_config(preset, **overrides)
     return train(cfg, runs_dir(preset, config_hash(cfg)), metrics=[unification_monitor()], progress=progress)
 
-def run_dataset_path(run) -> Path:
-    "The dataset directory a run trained on."
-    return Path(read_json(Path(run)/'config.json')['config'].get('dataset') or Path(run)/'data')
-
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
     "Activation and gradient unification of a run's checkpoint on its parallel training examples (cached)."
     from petri.dish import load_dataset
     from petri.train import checkpoints, encode, load_model
-    from petri.represent import hidden_states_at, gradient_reps, second_moment
+    from petri.represent import hidden_states_at, gradient_reps, second_moment, run_dataset_path
     found = checkpoints(run)
     check(found, f"run {run} has no checkpoints")
     step = max(found) if step is None else step
