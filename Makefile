@@ -28,7 +28,8 @@ test: install
 	$(BIN)/python -m pytest -q tests
 
 book: install
-	PETRI_PRESET=$(PRESET) $(BIN)/jupyter-book build --all .
+	# -W: a warning fails the build (--keep-going lists them all first); tests/test_book_render.py builds the same way
+	PETRI_PRESET=$(PRESET) $(BIN)/jupyter-book build --all -W --keep-going .
 
 clean:
 	rm -rf _build
