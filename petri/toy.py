@@ -140,9 +140,9 @@ def accuracy_chart(df: pd.DataFrame, x: str, title: str, x_title: str, log_x: bo
              .assign(low=lambda d: d['mean'] - d['std'].fillna(0), high=lambda d: d['mean'] + d['std'].fillna(0)))
     scale = alt.Scale(type='log') if log_x else alt.Undefined
     base = alt.Chart(stats).encode(x=alt.X(f'{x}:Q', title=x_title, scale=scale),
-                                   color=alt.Color('split:N', sort=['train', 'same_language', 'cross_lingual']))
+                                   color=alt.Color('split:N', sort=['train', 'same_language', 'cross_lingual'], legend=alt.Legend(orient='bottom')))
     band = base.mark_area(opacity=0.2).encode(y='low:Q', y2='high:Q')
     line = base.mark_line().encode(y=alt.Y('mean:Q', title='accuracy', scale=alt.Scale(domain=[0, 1])),
                                    tooltip=['language_variance', x, 'split', 'mean', 'std'])
-    return (band + line).properties(width=220, height=180).facet(
+    return (band + line).properties(width=170, height=170).facet(
         column=alt.Column('language_variance:Q', title='language variance')).properties(title=title)
