@@ -4,8 +4,8 @@
 
 # %% ../nbs/40_sweep.ipynb #2b88cd4d
 from __future__ import annotations
-import dataclasses, fcntl, itertools, os, re, shutil, sys, time, traceback
-from contextlib import contextmanager
+import dataclasses, fcntl, itertools, math, os, re, shutil, sys, time, traceback
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -14,16 +14,18 @@ from .core import PetriError, check, config_hash, from_dict, read_json, read_par
 from .dish import PRESETS
 from .models import SCALES, ModelConfig
 from .train import RunConfig, TrainConfig, _data_value, checkpoints, run_config, train
+from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id', 'setting_value', 'plan',
-           'run_record', 'perform_run', 'execute', 'results_path', 'sweep_status', 'collect', 'run_sweep',
-           'project_path']
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
+           'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
+           'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
-SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'notebook')
+SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'notebook')
+GROUP_SIZE = 16                                    # runs per group when `group` is true
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -37,6 +39,7 @@ class SweepSpec:
     workers: int | str = 1                         # local engine: processes, or 'auto' (one per core)
     cpus: float = 1                                # Ray: CPUs per run
     gpus: float = 0                                # Ray: GPUs per run
+    group: bool | int = True                       # train compatible runs together: in groups of GROUP_SIZE, of at most this many, or not
     notebook: str | None = None                    # experiment notebook executed by papermill, or None: the API
 
     def __post_init__(self):
@@ -47,6 +50,7 @@ class SweepSpec:
         _workers(self.workers)
         check(isinstance(self.cpus, (int, float)) and self.cpus > 0, f"cpus must be positive, got {self.cpus!r}")
         check(isinstance(self.gpus, (int, float)) and self.gpus >= 0, f"gpus must be non-negative, got {self.gpus!r}")
+        _group_size(self.group)
         check(isinstance(self.settings, dict), "settings must be a mapping from setting to value")
         unknown = sorted(set(self.analysis) - set(ANALYSIS_SETTINGS)) if isinstance(self.analysis, dict) else ['(not a mapping)']
         check(not unknown, f"unknown analysis setting(s) {', '.join(unknown)}; known: {', '.join(ANALYSIS_SETTINGS)}")
@@ -61,6 +65,11 @@ def _workers(workers) -> int:
     check(workers == 'auto' or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1),
           f"workers must be a positive integer or 'auto', got {workers!r}")
     return (os.cpu_count() or 1) if workers == 'auto' else workers
+
+def _group_size(group) -> int:
+    "The most runs per group that `group` (true, false or a positive integer) allows."
+    check(isinstance(group, bool) or (isinstance(group, int) and group >= 1), f"group must be true, false or a positive integer, got {group!r}")
+    return GROUP_SIZE if group is True else 1 if group is False else group
 
 def _values(key: str, v) -> list:
     "The values of a grid entry: a list, a single value, or a range {from, to, step}."
@@ -160,19 +169,28 @@ def _restart_if_only_initialized(run_dir: Path):
     found = checkpoints(run_dir)
     if list(found) == [0] and not (run_dir/'summary.json').exists(): shutil.rmtree(found[0])
 
-def perform_run(config: dict, run_dir, threads: int | None = None, analysis: dict | None = None) -> Path:
-    "Train, analyse (with `run_unification` settings `analysis`) and record the run of `config` (a `RunConfig` as a dictionary) in `run_dir`."
+@contextmanager
+def _quiet(threads: int | None):
+    "Use `threads` torch threads, without the 'Loading weights' bar for every checkpoint a sweep opens."
     import torch
     from transformers.utils import logging as hf_logging
     if threads: torch.set_num_threads(threads)
     bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()          # no 'Loading weights' bar for every checkpoint a sweep opens
-    try:
-        _restart_if_only_initialized(Path(run_dir))
-        run = train(from_dict(RunConfig, config), run_dir, metrics=[unification_monitor()], progress=False)
-        if not (run/'results.parquet').exists(): write_parquet(run_record(run, analysis), run/'results.parquet')
+    hf_logging.disable_progress_bar()
+    try: yield
     finally:
         if bars: hf_logging.enable_progress_bar()
+
+def _record(run: Path, analysis: dict | None):
+    "Write the record of the finished run `run` unless it has one."
+    if not (run/'results.parquet').exists(): write_parquet(run_record(run, analysis), run/'results.parquet')
+
+def perform_run(config: dict, run_dir, threads: int | None = None, analysis: dict | None = None) -> Path:
+    "Train, analyse (with `run_unification` settings `analysis`) and record the run of `config` (a `RunConfig` as a dictionary) in `run_dir`."
+    with _quiet(threads):
+        _restart_if_only_initialized(Path(run_dir))
+        run = train(from_dict(RunConfig, config), run_dir, metrics=[unification_monitor()], progress=False)
+        _record(run, analysis)
     return run
 
 # %% ../nbs/40_sweep.ipynb #290eb885
@@ -185,25 +203,33 @@ def _locked(path: Path):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+def _skipped(out: Path, run: str, retry_failed: bool) -> dict | None:
+    "The status of a run not to execute (done, or failed and not retried); None for a run to execute, whose old failure is cleared."
+    if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
+    failed = out/'failed'/f'{run}.json'
+    if failed.exists() and not retry_failed: return {'run': run, 'status': 'failed', 'error': read_json(failed)['error']}
+    failed.unlink(missing_ok=True)
+    (out/'failed'/f'{run}.ipynb').unlink(missing_ok=True)
+    return None
+
+def _failed(out: Path, run: str, config: dict, e: BaseException) -> dict:
+    "Record the failure of `run` (from within the `except` block that caught `e`); returns its status."
+    error = f"{e.ename}: {' '.join(str(e.evalue).split())}" if hasattr(e, 'ename') else _error_line(e)
+    write_json({'run': run, 'error': error, 'traceback': traceback.format_exc(), 'config': config}, out/'failed'/f'{run}.json')
+    return {'run': run, 'status': 'failed', 'error': error}
+
 def execute(out, run: str, config: dict, notebook: str | None = None, analysis: dict | None = None, retry_failed: bool = False,
             threads: int | None = None) -> dict:
     "Run `run` of a sweep in `out` unless it is done (or failed, unless retried); returns its status."
     out = Path(out)
-    run_dir, failed = out/run, out/'failed'/f'{run}.json'
-    if (run_dir/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
+    if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
     with _locked(out/'.locks'/run):
-        if (run_dir/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
-        if failed.exists() and not retry_failed: return {'run': run, 'status': 'failed', 'error': read_json(failed)['error']}
-        failed.unlink(missing_ok=True)
-        (out/'failed'/f'{run}.ipynb').unlink(missing_ok=True)
+        if skipped := _skipped(out, run, retry_failed): return skipped
         start = time.perf_counter()
         try:
             if notebook: _papermill(notebook, out, run, config, threads, analysis)
-            else: perform_run(config, run_dir, threads, analysis)
-        except Exception as e:
-            error = f"{e.ename}: {' '.join(str(e.evalue).split())}" if hasattr(e, 'ename') else _error_line(e)
-            write_json({'run': run, 'error': error, 'traceback': traceback.format_exc(), 'config': config}, failed)
-            return {'run': run, 'status': 'failed', 'error': error}
+            else: perform_run(config, out/run, threads, analysis)
+        except Exception as e: return _failed(out, run, config, e)
         return {'run': run, 'status': 'ran', 'error': None, 'seconds': round(time.perf_counter() - start, 1)}
 
 def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | None, analysis: dict | None):
@@ -222,18 +248,59 @@ def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | 
     os.replace(draft, out/run/'run.ipynb')
 
 # %% ../nbs/40_sweep.ipynb #9cf9b27c
+def _compatible(cfg: RunConfig) -> str:
+    "Runs with equal keys can train together: the same training config apart from the seed."
+    return config_hash(dataclasses.replace(cfg.train, seed=0))
+
+def groups(runs: pd.DataFrame, size: int, parts: int = 1) -> list[list[str]]:
+    "The ids of `runs` (rows of `plan`) in groups of compatible runs: at most `size` per group, at least `parts` groups of a kind where there are enough runs."
+    out = []
+    for _, ids in runs.groupby(runs.config.map(_compatible), sort=False).run:
+        n = max(math.ceil(len(ids) / size), min(parts, len(ids)))
+        out += [chunk.tolist() for chunk in np.array_split(ids.to_numpy(), n)]
+    return out
+
+def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | None = None, retry_failed: bool = False,
+                  threads: int | None = None) -> list[dict]:
+    "Run the runs `runs` of a sweep in `out` that are not done (or failed, unless retried), trained together; returns their statuses."
+    out = Path(out)
+    with ExitStack() as locks:
+        for run in sorted(runs): locks.enter_context(_locked(out/'.locks'/run))
+        statuses = {run: _skipped(out, run, retry_failed) for run in runs}
+        todo = [(run, config) for run, config in zip(runs, configs) if statuses[run] is None]
+        start, error = time.perf_counter(), None
+        with _quiet(threads):
+            for run, _ in todo: _restart_if_only_initialized(out/run)
+            try: train_runs([from_dict(RunConfig, c) for _, c in todo], [out/r for r, _ in todo], metrics=[unification_monitor()], progress=False)
+            except Exception as e: error = e
+            for run, config in todo:
+                try:
+                    if error is not None and not (out/run/'summary.json').exists(): raise error
+                    _record(out/run, analysis)
+                    statuses[run] = {'run': run, 'status': 'ran', 'error': None, 'seconds': round(time.perf_counter() - start, 1)}
+                except Exception as e: statuses[run] = _failed(out, run, config, e)
+    return [statuses[run] for run in runs]
+
+def execute_task(out, runs: list[str], configs: list[dict], notebook: str | None = None, analysis: dict | None = None,
+                 retry_failed: bool = False, threads: int | None = None) -> list[dict]:
+    "Execute a task of a sweep, one run or a group of runs; returns their statuses."
+    if len(runs) == 1: return [execute(out, runs[0], configs[0], notebook, analysis, retry_failed, threads)]
+    check(notebook is None, "runs executed by an experiment notebook train alone")
+    return execute_group(out, runs, configs, analysis, retry_failed, threads)
+
+# %% ../nbs/40_sweep.ipynb #65598d9e
 ENGINES = ('local', 'ray')
 
 def _local(tasks: list[dict], workers: int):
     "Execute the tasks here, or in a pool of `workers` processes."
     if workers == 1 or len(tasks) <= 1:
-        for t in tasks: yield execute(**t)
+        for t in tasks: yield execute_task(**t)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as pool:
-        for f in as_completed([pool.submit(execute, **t, threads=threads) for t in tasks]): yield f.result()
+        for f in as_completed([pool.submit(execute_task, **t, threads=threads) for t in tasks]): yield f.result()
 
 def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
     "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs."
@@ -244,20 +311,21 @@ def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
         try: ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as e: raise PetriError(f"cannot reach a Ray cluster at {address}: {_error_line(e)}") from None
     try:
-        remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(execute)
+        remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(execute_task)
         pending = {remote.remote(**t, threads=max(1, int(cpus))): t for t in tasks}
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             t = pending.pop(done[0])
             try: yield ray.get(done[0])
-            except ray.exceptions.RayError as e:       # the worker died: record it, the run resumes when retried
+            except ray.exceptions.RayError as e:       # the worker died: record it, the runs resume when retried
                 error = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'the Ray task died'}"
-                write_json({'run': t['run'], 'error': error, 'traceback': '', 'config': t['config']}, Path(t['out'])/'failed'/f"{t['run']}.json")
-                yield {'run': t['run'], 'status': 'failed', 'error': error}
+                out, lost = Path(t['out']), [(r, c) for r, c in zip(t['runs'], t['configs']) if not (Path(t['out'])/r/'results.parquet').exists()]
+                for run, config in lost: write_json({'run': run, 'error': error, 'traceback': '', 'config': config}, out/'failed'/f"{run}.json")
+                yield [{'run': run, 'status': 'failed', 'error': error} for run, _ in lost]
     finally:
         if own: ray.shutdown()
 
-# %% ../nbs/40_sweep.ipynb #1a183bbc
+# %% ../nbs/40_sweep.ipynb #b11fcd87
 def _spec(spec) -> SweepSpec:
     return spec if isinstance(spec, SweepSpec) else load_spec(spec)
 
@@ -290,30 +358,37 @@ def collect(spec, out) -> pd.DataFrame:
     return table
 
 def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retry_failed: bool = False,
-              workers: int | str | None = None, progress: bool = True) -> Path:
-    "Execute the runs of `spec` (a `SweepSpec` or a YAML path) in `out` that are not done; return the results table's path."
+              workers: int | str | None = None, progress: bool = True, group: bool | int | None = None) -> Path:
+    """Execute the runs of `spec` (a `SweepSpec` or a YAML path) in `out` that are not done, compatible runs trained
+    together unless `group` (default: the spec's) says otherwise; return the results table's path."""
     spec, out = _spec(spec), Path(out).resolve()
     check(engine in ENGINES, f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     check(address is None or engine == 'ray', "an address is only for the ray engine")
+    size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
     out.mkdir(parents=True, exist_ok=True)
     write_json({'spec': to_dict(spec)}, out/'sweeps'/f'{spec.name}.json')
     p = plan(spec)
-    todo = [{'out': str(out), 'run': r, 'config': to_dict(c), 'notebook': spec.notebook, 'analysis': spec.analysis, 'retry_failed': retry_failed}
-            for r, c in zip(p.run, p.config) if not (out/r/'results.parquet').exists()]
+    todo = p[[not (out/r/'results.parquet').exists() for r in p.run]]
     workers = _workers(spec.workers if workers is None else workers)
-    statuses = _local(todo, workers) if engine == 'local' else _ray(todo, address, spec.cpus, spec.gpus)
+    configs = dict(zip(todo.run, todo.config.map(to_dict)))
+    tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
+              'retry_failed': retry_failed} for runs in groups(todo, size, workers if engine == 'local' else 1)]
+    statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, address, spec.cpus, spec.gpus)
     from tqdm import tqdm
     counts = {}
-    for s in tqdm(statuses, total=len(todo), desc=spec.name, disable=not progress or not todo):
-        counts[s['status']] = counts.get(s['status'], 0) + 1
-        if s['status'] == 'failed' and progress: print(f"run {s['run']} failed: {s['error']}", file=sys.stderr)
+    with tqdm(total=len(todo), desc=spec.name, disable=not progress or not len(todo)) as bar:
+        for batch in statuses:
+            for s in batch:
+                counts[s['status']] = counts.get(s['status'], 0) + 1
+                if s['status'] == 'failed' and progress: print(f"run {s['run']} failed: {s['error']}", file=sys.stderr)
+            bar.update(len(batch))
     collect(spec, out)
     if progress:
         print(f"sweep {spec.name}: {len(p)} runs; " + ', '.join(f"{v} {k}" for k, v in counts.items()) if counts else
               f"sweep {spec.name}: all {len(p)} runs already done")
     return results_path(spec, out)
 
-# %% ../nbs/40_sweep.ipynb #9d773908
+# %% ../nbs/40_sweep.ipynb #8e933300
 def project_path(*parts) -> Path:
     "A path in the petri project, where the experiment notebooks (`experiments/`) and sweep specs (`sweeps/`) are."
     import petri

@@ -4,6 +4,7 @@
 
 # %% ../nbs/21_train.ipynb #2e70d8e7
 from __future__ import annotations
+from . import __version__                # petri first: it sets passive OpenMP waits before torch starts OpenMP
 import dataclasses, math, os, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,6 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
 from transformers.utils import logging as hf_logging
-from . import __version__
 from .core import (PetriError, check, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
                         read_json, read_parquet)
 from .kg import FACT_TYPES
@@ -22,10 +22,11 @@ from .dish import DataConfig, Dataset, build_dataset, data_config, load_dataset,
 from .models import ModelConfig, SCALES, model_config, build_model
 
 # %% auto #0
-__all__ = ['LOSSES', 'KEEP', 'TRAIN_PRESETS', 'DATA_OVERRIDES', 'PRESETS', 'IGNORE', 'EVALUATIONS', 'TrainConfig', 'RunConfig',
-           'run_config', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer', 'score',
-           'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints', 'save_checkpoint', 'load_model',
-           'load_trainer_state', 'resolve_device', 'train', 'dynamics_chart', 'fact_type_chart']
+__all__ = ['LOSSES', 'KEEP', 'TRAIN_PRESETS', 'DATA_OVERRIDES', 'PRESETS', 'IGNORE', 'PRECISIONS', 'EVALUATIONS', 'TrainConfig',
+           'RunConfig', 'run_config', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer',
+           'score', 'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints', 'save_checkpoint',
+           'load_model', 'load_trainer_state', 'resolve_device', 'RunState', 'train', 'dynamics_chart',
+           'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #25ec3750
 LOSSES = ('attribute', 'sequence')
@@ -227,14 +228,14 @@ def checkpoints(run) -> dict[int, Path]:
     found = Path(run).glob('checkpoints/step-*')
     return {int(p.name.split('-')[1]): p for p in sorted(found) if p.name.split('-')[1].isdigit()}
 
-def save_checkpoint(path, model, tokenizer, optimizer, scheduler, state: dict):
-    "Write model, tokenizer and trainer state to the checkpoint directory `path`, atomically."
+def save_checkpoint(path, model, tokenizer, trainer_state: dict):
+    "Write model, tokenizer and trainer state (step, time, optimizer and scheduler state dicts) to the checkpoint directory `path`, atomically."
     bars = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()          # no progress bar for writing a two-megabyte file
     with atomic_dir(path) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        torch.save(state | {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}, tmp/'trainer_state.pt')
+        torch.save(trainer_state, tmp/'trainer_state.pt')
     if bars: hf_logging.enable_progress_bar()
 
 def load_model(path, step: int | None = None, device='cpu'):
@@ -256,6 +257,8 @@ def load_trainer_state(path) -> dict:
     except Exception as e: raise PetriError(f"corrupted trainer state in checkpoint {path}: {type(e).__name__}") from None
 
 # %% ../nbs/21_train.ipynb #b27df9ff
+PRECISIONS = ('fp32', 'bf16')
+
 def resolve_device(device: str) -> torch.device:
     "The torch device for `device`, checking that it exists."
     if device.startswith('cuda'):
@@ -283,8 +286,9 @@ def _plateaued(history: pd.DataFrame, cfg: TrainConfig, steps_per_epoch: int) ->
 def _log(run: Path, line: str):
     with open(run/'train.log', 'a') as f: f.write(time.strftime('%Y-%m-%d %H:%M:%S ') + line + '\n')
 
-def _prepare(source, out: Path, train_cfg: TrainConfig | None):
+def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 'fp32'):
     "Validate the run request; return the run config, the loaded dataset (None if still to build) and the resume checkpoint."
+    check(precision in PRECISIONS, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     if not isinstance(source, RunConfig):
         check(Path(source).is_dir(), f"no dataset directory at {source}")
         ds = load_dataset(source)
@@ -296,9 +300,12 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None):
     if out.exists():
         check(out.is_dir(), f"{out} exists and is not a directory")
         if (out/'config.json').is_file():
-            held = from_dict(RunConfig, read_json(out/'config.json').get('config', {}))
-            same = dataclasses.replace(held, train=dataclasses.replace(held.train, device=run.train.device)) == run
-            check(same, f"{out} holds another run (id {config_hash(held)}); choose another output directory")
+            held = read_json(out/'config.json')
+            cfg = from_dict(RunConfig, held.get('config', {}))
+            same = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=run.train.device)) == run
+            check(same, f"{out} holds another run (id {config_hash(cfg)}); choose another output directory")
+            check(held.get('precision', 'fp32') == precision,
+                  f"{out} holds this run trained in {held.get('precision', 'fp32')}, not {precision}; choose another output directory")
             found = checkpoints(out)
             if found and not (out/'summary.json').exists():
                 resume = found[max(found)]
@@ -307,90 +314,142 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None):
             check(not any(out.iterdir()), f"{out} exists and is not a petri run directory")
     return run, ds, resume
 
-def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True) -> Path:
-    """Train a model as `source` (a `RunConfig`, or a dataset directory trained on with `train_cfg` or the defaults)
-    says, in the run directory `out`; resume it if interrupted, do nothing if finished. Returns `out`."""
-    out = Path(out)
-    run, ds, resume = _prepare(source, out, train_cfg)
-    if (out/'summary.json').exists(): return out
+def _open(run: RunConfig, ds: Dataset | None, out: Path, precision: str = 'fp32') -> Dataset:
+    "Create the run directory `out` with its config and data unless it exists; return the run's dataset."
     if not (out/'config.json').exists():
         with atomic_dir(out) as tmp:
             if run.dataset is None: build_dataset(run.data, tmp/'data')
-            write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)}, tmp/'config.json')
-    if ds is None: ds = _check_dataset(out/'data', run.data)
-    return _train(run, ds, out, resume, list(metrics), progress)
+            write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)} |
+                       ({'precision': precision} if precision != 'fp32' else {}), tmp/'config.json')
+    return ds if ds is not None else _check_dataset(out/'data', run.data)
 
-def _train(run: RunConfig, ds: Dataset, out: Path, resume, metrics, progress) -> Path:
-    "The training loop of `train`, on a validated run directory."
-    tc, device = run.train, resolve_device(run.train.device)
-    data = encode(ds, device)
-    positions, targets = (data.positions, data.targets) if tc.loss == 'attribute' else data.sequence_targets()
-    train_idx = torch.as_tensor(np.flatnonzero(data.examples.split.to_numpy() == 'train'), device=device)
-    check(len(train_idx) > 0, f"dataset {ds.path} has no training examples")
-    eval_idx = _eval_index(data.examples, tc.eval_size)
-    steps_per_epoch = math.ceil(len(train_idx) / tc.batch_size)
-    total = math.ceil(tc.epochs * steps_per_epoch)
-    schedule = set(eval_steps(total, tc.evals))
-    if resume is None:
-        model = build_model(tc.model, ds.tokenizer, seed=tc.seed, max_length=max(512, data.ids.shape[1])).to(device)
-        optimizer, scheduler = make_optimizer(model, tc, total)
-        step, seconds, history = 0, 0.0, pd.DataFrame()
-        _log(out, f"started: {total} steps ({steps_per_epoch} per epoch), {len(train_idx)} training examples, device {device}")
-    else:
-        state, model = load_trainer_state(resume), load_model(resume, device=device)
-        optimizer, scheduler = make_optimizer(model, tc, total)
-        optimizer.load_state_dict(state['optimizer'])
-        scheduler.load_state_dict(state['scheduler'])
-        step, seconds = state['step'], state['seconds']
-        history = read_parquet(out/'metrics.parquet')
-        history = history[history.step <= step]
-        _log(out, f"resumed at step {step}")
-    for stale in (out/'checkpoints').glob('.*.tmp'): shutil.rmtree(stale, ignore_errors=True)
-    bar = tqdm(total=total, initial=step, disable=not progress, desc=out.name, mininterval=1)
-    start = time.perf_counter() - seconds
+# %% ../nbs/21_train.ipynb #28def7f1
+class RunState:
+    "A run in training: its directory, data, batch order, evaluation schedule, metric history and clock."
+    def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = (),
+                 precision: str = 'fp32'):
+        self.run, self.tc, self.ds, self.out, self.resume = run, run.train, ds, Path(out), resume
+        self.metrics, self.precision = list(metrics), precision
+        self.device = resolve_device(self.tc.device)
+        self.data = data = encode(ds, self.device)
+        self.positions, self.targets = (data.positions, data.targets) if self.tc.loss == 'attribute' else data.sequence_targets()
+        self.train_idx = torch.as_tensor(np.flatnonzero(data.examples.split.to_numpy() == 'train'), device=self.device)
+        check(len(self.train_idx) > 0, f"dataset {ds.path} has no training examples")
+        self.eval_idx = _eval_index(data.examples, self.tc.eval_size)
+        self.steps_per_epoch = math.ceil(len(self.train_idx) / self.tc.batch_size)
+        self.total = math.ceil(self.tc.epochs * self.steps_per_epoch)
+        self.schedule = set(eval_steps(self.total, self.tc.evals))
+        self.trainer_state = load_trainer_state(resume) if resume else None   # optimizer and scheduler state to resume from
+        self.step = self.trainer_state['step'] if resume else 0
+        self.history, self.stopped, self._epoch = pd.DataFrame(), False, -1
+
+    @property
+    def done(self) -> bool: return self.stopped or self.step >= self.total
+
+    def log(self, line: str): _log(self.out, line)
+
+    def autocast(self):
+        "The autocast context of the training steps: bfloat16 with `precision='bf16'`, else none."
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == 'bf16')
+
+    def initial_model(self, note: str = ''):
+        "The model to start from: initialized with the run's seed, or the resume checkpoint's. Starts the clock."
+        if self.resume is None:
+            model = build_model(self.tc.model, self.ds.tokenizer, seed=self.tc.seed, max_length=max(512, self.data.ids.shape[1]))
+            model, seconds = model.to(self.device), 0.0
+            self.log(f"started: {self.total} steps ({self.steps_per_epoch} per epoch), {len(self.train_idx)} training examples, "
+                     f"device {self.device}" + (f", precision {self.precision}" if self.precision != 'fp32' else '') + note)
+        else:
+            model, seconds = load_model(self.resume, device=self.device), self.trainer_state['seconds']
+            history = read_parquet(self.out/'metrics.parquet')
+            self.history = history[history.step <= self.step]
+            self.log(f"resumed at step {self.step}" + note)
+        for stale in (self.out/'checkpoints').glob('.*.tmp'): shutil.rmtree(stale, ignore_errors=True)
+        self.clock = time.perf_counter() - seconds
+        return model
+
+    def batch(self) -> torch.Tensor:
+        "The training examples of the current step's batch."
+        epoch, b = divmod(self.step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._order, self._epoch = self.train_idx[_epoch_order(len(self.train_idx), self.tc.seed, epoch, self.device)], epoch
+        return self._order[b * self.tc.batch_size:(b + 1) * self.tc.batch_size]
+
+    def advance(self) -> bool:
+        "Count a training step; whether the run evaluates now."
+        self.step += 1
+        return self.step in self.schedule
+
+    def record(self, model, trainer_state: dict, running: float) -> pd.Series:
+        """Evaluate `model`, append the metrics and write them, log, and write a checkpoint with `trainer_state`
+        (the optimizer's and scheduler's state dicts); decide on early stopping. Returns the accuracies by split."""
+        rows = evaluate(model, self.data, self.eval_idx)
+        for f in self.metrics: rows = rows.merge(f(model, self.data, self.eval_idx), on=['split', 'fact_type'], how='left')
+        rows = rows.assign(step=self.step, epoch=self.step / self.steps_per_epoch)
+        self.history = pd.concat([self.history, rows], ignore_index=True) if len(self.history) else rows
+        write_parquet(self.history, self.out/'metrics.parquet')
+        acc = rows[rows.fact_type == 'all'].set_index('split').accuracy
+        self.log(f"step {self.step} epoch {self.step / self.steps_per_epoch:.2f} train loss {running:.4f} " +
+                 ' '.join(f"{s} {acc[s]:.3f}" for s in SPLITS if s in acc))
+        previous = checkpoints(self.out)
+        state = {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state
+        save_checkpoint(checkpoint_dir(self.out, self.step), model, self.ds.tokenizer, state)
+        if self.tc.keep == 'last':
+            for s, p in previous.items():
+                if s != self.step: shutil.rmtree(p)
+        self.stopped = self.tc.early_stop and _plateaued(self.history, self.tc, self.steps_per_epoch)
+        return acc
+
+    def finish(self):
+        "Write the summary, which marks the run finished."
+        seconds = time.perf_counter() - self.clock
+        final = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
+        write_json({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped,
+                    'seconds': round(seconds, 2), 'accuracy': {s: float(final[s]) for s in SPLITS if s in final}}, self.out/'summary.json')
+        self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
+
+# %% ../nbs/21_train.ipynb #01864211
+def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True,
+          precision: str = 'fp32') -> Path:
+    """Train a model as `source` (a `RunConfig`, or a dataset directory trained on with `train_cfg` or the defaults)
+    says, in the run directory `out`; resume it if interrupted, do nothing if finished. Returns `out`."""
+    out = Path(out)
+    run, ds, resume = _prepare(source, out, train_cfg, precision)
+    if (out/'summary.json').exists(): return out
+    ds = _open(run, ds, out, precision)
+    return _train(RunState(run, ds, out, resume, metrics, precision), progress)
+
+def _train(state: RunState, progress: bool) -> Path:
+    "The training loop of `train`: one model, one optimizer, one `RunState`."
+    model = state.initial_model()
+    optimizer, scheduler = make_optimizer(model, state.tc, state.total)
+    if state.trainer_state:
+        optimizer.load_state_dict(state.trainer_state['optimizer'])
+        scheduler.load_state_dict(state.trainer_state['scheduler'])
+    bar = tqdm(total=state.total, initial=state.step, disable=not progress, desc=state.out.name, mininterval=1)
 
     def record(running: float):
-        "Evaluate, append the metrics, write them and a checkpoint."
-        nonlocal history
-        rows = evaluate(model, data, eval_idx)
-        for f in metrics: rows = rows.merge(f(model, data, eval_idx), on=['split', 'fact_type'], how='left')
-        rows = rows.assign(step=step, epoch=step / steps_per_epoch)
-        history = pd.concat([history, rows], ignore_index=True) if len(history) else rows
-        write_parquet(history, out/'metrics.parquet')
-        acc = rows[rows.fact_type == 'all'].set_index('split').accuracy
-        _log(out, f"step {step} epoch {step / steps_per_epoch:.2f} train loss {running:.4f} " +
-             ' '.join(f"{s} {acc[s]:.3f}" for s in SPLITS if s in acc))
-        previous = checkpoints(out)
-        state = {'step': step, 'seconds': time.perf_counter() - start}
-        save_checkpoint(checkpoint_dir(out, step), model, ds.tokenizer, optimizer, scheduler, state)
-        if tc.keep == 'last':
-            for s, p in previous.items():
-                if s != step: shutil.rmtree(p)
+        acc = state.record(model, {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}, running)
         bar.set_postfix({s: round(float(acc[s]), 3) for s in SPLITS if s in acc})
 
-    if resume is None: record(float('nan'))   # a resumed run already holds its step-0 evaluation
+    if state.resume is None: record(float('nan'))   # a resumed run already holds its step-0 evaluation
     model.train()
-    order_epoch, running, count, stopped = -1, torch.zeros((), device=device), 0, False
-    while step < total and not stopped:
-        epoch, b = divmod(step, steps_per_epoch)
-        if epoch != order_epoch: order, order_epoch = train_idx[_epoch_order(len(train_idx), tc.seed, epoch, device)], epoch
-        idx = order[b * tc.batch_size:(b + 1) * tc.batch_size]
-        running += train_step(model, optimizer, scheduler, data.ids[idx], None if positions is None else positions[idx], targets[idx])
-        count, step = count + 1, step + 1
+    running, count = torch.zeros((), device=state.device), 0
+    while not state.done:
+        idx = state.batch()
+        with state.autocast():
+            running += train_step(model, optimizer, scheduler, state.data.ids[idx],
+                                  None if state.positions is None else state.positions[idx], state.targets[idx])
+        count += 1
         bar.update(1)
-        if step in schedule:
+        if state.advance():
             record(float(running) / count)
-            running, count = torch.zeros((), device=device), 0
-            stopped = tc.early_stop and _plateaued(history, tc, steps_per_epoch)
+            running, count = torch.zeros((), device=state.device), 0
     bar.close()
-    seconds = time.perf_counter() - start
-    final = history[(history.step == step) & (history.fact_type == 'all')].set_index('split').accuracy
-    write_json({'steps': step, 'epochs': step / steps_per_epoch, 'stopped_early': stopped, 'seconds': round(seconds, 2),
-                'accuracy': {s: float(final[s]) for s in SPLITS if s in final}}, out/'summary.json')
-    _log(out, f"finished at step {step} after {seconds:.1f} s" + (" (early stop)" if stopped else ""))
-    return out
+    state.finish()
+    return state.out
 
-# %% ../nbs/21_train.ipynb #349153d1
+# %% ../nbs/21_train.ipynb #37daea50
 EVALUATIONS = {'train': 'train', 'test_in': 'in-language', 'test_cross': 'cross-lingual'}
 
 def dynamics_chart(metrics: pd.DataFrame, title: str = ''):

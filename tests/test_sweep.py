@@ -92,7 +92,7 @@ def test_papermill_run_gives_the_same_record_as_the_api(local_sweep, tmp_path):
     keys = ['run', 'step', 'split', 'fact_type']
     pd.testing.assert_frame_equal(table.sort_values(keys).reset_index(drop=True),
                                   local[local.run == run].sort_values(keys).reset_index(drop=True),
-                                  check_exact=False, rtol=1e-4, atol=1e-4)
+                                  check_exact=False, rtol=1e-3, atol=1e-3)   # the local sweep trained its runs together
 
 
 def test_process_pool_gives_the_same_table_as_sequential_runs(local_sweep, tmp_path):

@@ -1,0 +1,111 @@
+"""Examples per second of K runs trained together (stacked) against a plain Hugging Face loop trained run after run.
+
+Every loop trains K models of the preset's shape (seeds 0..K-1), each run on its own batches of the preset's
+dataset, the same batches in every loop. The plain loop calls `model(input_ids, labels=labels)`, `loss.backward()`
+and AdamW for one run after another. petri's multi-run step (`petri.multirun.multi_step`) trains the K runs in
+stacks of `--stacks` runs (default: petri's choice for the device; several sizes are measured side by side when
+given, e.g. `--stacks 1,2,4,8`), in float32, and under bfloat16 autocast with the first stack size (`--bf16-steps`
+steps per round, since bfloat16 can be slow on a CPU without bfloat16 instructions). With `--compile`, the stacked
+forward pass is also measured compiled by `torch.compile` (after a warm-up round that compiles it). Timings alternate
+between the loops in short rounds, so that a change in the machine's load affects all alike; the ratios of the
+medians to the plain loop are printed (above 1: faster than the plain loop).
+
+    python benchmarks/bench_multirun.py [--preset paper] [--k 8] [--device cpu] [--stacks 1,2,4,8] [--compile]
+    python benchmarks/bench_multirun.py --device cuda --k 16
+"""
+import os
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch starts OpenMP: idle threads must not spin on a shared machine
+import argparse, statistics, tempfile, time
+from pathlib import Path
+import torch
+from petri import multirun
+from petri.dish import build_dataset, load_dataset
+from petri.models import build_model
+from petri.multirun import CPU_STACK, multi_step, stack_runs
+from petri.train import PRESETS, IGNORE, encode
+
+def plain_labels(data, loss):
+    "The labels a plain HF loop needs for the same loss as petri's: the attribute tokens, or every non-pad token."
+    if loss == 'sequence': return data.ids.masked_fill(data.ids == data.pad_id, IGNORE)
+    labels = torch.full_like(data.ids, IGNORE)
+    keep = data.targets != IGNORE
+    rows = torch.arange(len(data.ids), device=data.ids.device).unsqueeze(1).expand_as(data.positions)
+    labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
+    return labels
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--preset', default='paper')
+    ap.add_argument('--k', type=int, default=8, help='runs trained at once')
+    ap.add_argument('--device', default='cpu')
+    ap.add_argument('--loss', default='sequence', choices=('sequence', 'attribute'))
+    ap.add_argument('--stacks', default=None, help='runs per stack, comma-separated (default: petri\'s choice for the device)')
+    ap.add_argument('--compile', action='store_true', help='also measure the stacked forward compiled by torch.compile')
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--steps', type=int, default=3, help='training steps per run and round')
+    ap.add_argument('--bf16-steps', type=int, default=1, help='training steps per run and round under bfloat16 autocast')
+    args = ap.parse_args()
+    device, K = torch.device(args.device), args.k
+    stacks = [int(s) for s in args.stacks.split(',')] if args.stacks else [CPU_STACK if device.type == 'cpu' else K]
+    run = PRESETS[args.preset]
+    tc = run.train
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
+    data = encode(ds, device)
+    positions, targets = (data.positions, data.targets) if args.loss == 'attribute' else data.sequence_targets()
+    labels = plain_labels(data, args.loss)
+    steps = max(args.steps, args.bf16_steps)
+    # batches[s, k]: the examples of run k at step s
+    batches = torch.stack([torch.stack([torch.randperm(len(data.ids), generator=torch.Generator().manual_seed(1000 * k + s))[:tc.batch_size]
+                                        for k in range(K)]) for s in range(steps)]).to(device)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    print(f"preset {args.preset}: {tc.model.arch} {tc.model.layers} layers, hidden {tc.model.hidden}; {K} runs; batch {tc.batch_size}, "
+          f"sequence length {data.ids.shape[1]}, loss {args.loss}; device {device}"
+          + (f" ({torch.cuda.get_device_name(device)})" if device.type == 'cuda' else f", torch threads {torch.get_num_threads()}"))
+
+    models = lambda: [build_model(tc.model, ds.tokenizer, seed=k).to(device) for k in range(K)]
+    plain = models()
+    plain_opts = [torch.optim.AdamW(m.parameters(), lr=tc.lr, weight_decay=tc.weight_decay) for m in plain]
+
+    def plain_round():
+        for k, (m, opt) in enumerate(zip(plain, plain_opts)):
+            for s in range(args.steps):
+                b = batches[s, k]
+                m(data.ids[b], labels=labels[b]).loss.backward()
+                opt.step()
+                opt.zero_grad()
+
+    built, eager = {}, multirun.stacked_hidden
+    compiled = torch.compile(eager, dynamic=False) if args.compile else None
+
+    def multi_round(size: int, n_steps: int, bf16: bool = False, compile: bool = False):
+        "A round of the K runs in stacks of `size` (each loop has its own models and optimizers)."
+        if (size, bf16, compile) not in built:
+            ms = models()
+            built[size, bf16, compile] = [stack_runs(ms[i:i + size], tc, 10**6) for i in range(0, K, size)]
+        multirun.stacked_hidden = compiled if compile else eager
+        for s in range(n_steps):
+            for i, (stack, opt, sched) in zip(range(0, K, size), built[size, bf16, compile]):
+                b = batches[s, i:i + size]
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                    multi_step(stack, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b])
+        multirun.stacked_hidden = eager
+
+    loops = {'plain HF loop, run after run': (plain_round, args.steps)}
+    for size in stacks: loops[f'petri multi-run, stacks of {size}, float32'] = (lambda size=size: multi_round(size, args.steps), args.steps)
+    if args.compile:
+        loops[f'petri multi-run, stacks of {stacks[0]}, float32, compiled'] = (lambda: multi_round(stacks[0], args.steps, compile=True), args.steps)
+    loops[f'petri multi-run, stacks of {stacks[0]}, bfloat16 autocast'] = (lambda: multi_round(stacks[0], args.bf16_steps, bf16=True), args.bf16_steps)
+    times = {k: [] for k in loops}
+    for name, (f, _) in loops.items():                       # warm up (and compile)
+        t = time.perf_counter(); f(); sync()
+        if 'compiled' in name: print(f"compiling and one round took {time.perf_counter() - t:.0f} s")
+    for _ in range(args.rounds):
+        for name, (f, _) in loops.items():
+            t = time.perf_counter(); f(); sync(); times[name].append(time.perf_counter() - t)
+    rate = {k: K * loops[k][1] * tc.batch_size / statistics.median(v) for k, v in times.items()}
+    plain_rate = rate['plain HF loop, run after run']
+    for name, r in rate.items(): print(f"{name:50s} {r:8.0f} examples/s   ratio {r / plain_rate:.2f}")
+
+if __name__ == '__main__':
+    main()
