@@ -12,7 +12,7 @@ from .core import check, config_hash, read_json, runs_dir, write_json
 
 # %% auto #0
 __all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus', 'parallel_sample',
-           'unification_monitor', 'cached_run', 'run_unification']
+           'unification_monitor', 'cached_runs', 'cached_run', 'run_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
@@ -101,11 +101,16 @@ def _score_or_nan(reps, fact, language) -> float:
     return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
 
 # %% ../nbs/31_unify.ipynb #484ac905
+def cached_runs(preset: str, *settings: dict, progress: bool = False) -> list[Path]:
+    "The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with the unification monitor."
+    from petri.train import run_config
+    from petri.multirun import train_runs
+    configs = [run_config(preset, **s) for s in settings]
+    return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()], progress=progress)
+
 def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
     "The run directory of `preset` with `overrides`, trained (with the unification monitor) unless already done."
-    from petri.train import run_config, train
-    cfg = run_config(preset, **overrides)
-    return train(cfg, runs_dir(preset, config_hash(cfg)), metrics=[unification_monitor()], progress=progress)
+    return cached_runs(preset, overrides, progress=progress)[0]
 
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
     "Activation and gradient unification of a run's checkpoint on its parallel training examples (cached)."
