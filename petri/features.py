@@ -11,8 +11,8 @@ from .core import check
 from .datasets import mutual_information, language_attribute_mi
 
 # %% auto #0
-__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'attribute_predictions',
-           'predicted_attributes', 'name_confusion', 'language_probe_accuracy']
+__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'run_footprints',
+           'attribute_predictions', 'predicted_attributes', 'name_confusion', 'language_probe_accuracy']
 
 # %% ../nbs/50_features.ipynb #cc22f71f
 def token_language_mi(examples: pd.DataFrame, tokenizer, split: str | None = 'train', column: str = 'prompt') -> float:
@@ -67,6 +67,11 @@ def footprints(hidden, examples: pd.DataFrame) -> dict:
     "Footprints of language and of fact identity in activations `hidden` (n, blocks, hidden) of `examples`."
     flat = np.asarray(hidden).reshape(len(examples), -1)
     return {'language': footprint(flat, examples.language.to_numpy()), 'fact': footprint(flat, fact_id(examples))}
+
+def run_footprints(run, step: int | None = None, max_examples: int = 1000) -> dict:
+    "Footprints of language and fact identity in `run`'s activations at checkpoint `step` (default: the last), on its whole training facts."
+    examples, acts = run_activations(run, None if step is None else [step], max_examples, parallel_only=False)
+    return footprints(next(iter(acts.values())), examples)
 
 # %% ../nbs/50_features.ipynb #77cf7202
 def attribute_predictions(model, data, index, batch_size: int = 1024) -> np.ndarray:

@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import PetriError, atomic_dir, check, read_parquet, write_parquet
+from .models import no_progress_bars
 from .unify import unification_ratios
 
 # %% auto #0
 __all__ = ['LANGUAGES', 'FLORES_CODES', 'FLORES_SPLITS', 'DTYPES', 'TEMPLATE', 'check_languages', 'fixture_questions',
            'write_fixture_data', 'read_jsonl', 'load_eclektic', 'flores_split_dir', 'read_sentences', 'load_flores',
            'token_ids', 'vocab_jaccard', 'vocab_overlap', 'normalize_answer', 'exact_match', 'llm_rater',
-           'llm_paraphraser', 'load_paraphrases', 'datapoints', 'load_model', 'model_label', 'bpe_tokenizer',
+           'llm_paraphraser', 'load_paraphrases', 'datapoints', 'load_llm', 'model_label', 'bpe_tokenizer',
            'fit_fixture_model', 'make_fixtures', 'generate_answers', 'answer_questions', 'transfers',
            'transfer_summary', 'last_token_states', 'transfer_unification', 'auc_by_layer', 'roc_points',
            'ttest_by_layer', 'pair_accuracy', 'pearson_by_model', 'r2_by_source', 'analyze', 'as_list', 'auc_chart',
@@ -266,7 +267,7 @@ def datapoints(questions: pd.DataFrame, paraphrase: Callable[[str, str], list[st
 # %% ../nbs/70_llm.ipynb #20baa7e0
 DTYPES = ('float32', 'bfloat16', 'float16')
 
-def load_model(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
+def load_llm(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
     "A causal LM (in eval mode, on `device`) and its left-padding tokenizer."
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -277,7 +278,7 @@ def load_model(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
     dtype_arg = 'dtype' if tuple(map(int, transformers.__version__.split('.')[:2])) >= (4, 56) else 'torch_dtype'
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForCausalLM.from_pretrained(name_or_path, **{dtype_arg: getattr(torch, dtype)})
+        with no_progress_bars(): model = AutoModelForCausalLM.from_pretrained(name_or_path, **{dtype_arg: getattr(torch, dtype)})
     except (OSError, ValueError) as e:
         raise PetriError(f"cannot load model {name_or_path}: {str(e).strip().splitlines()[0]}") from None
     tokenizer.padding_side = 'left'
@@ -504,7 +505,7 @@ def analyze(eclektic, flores, models: Sequence[str], paraphrase: Callable | None
     for name in models:
         label = model_label(name)
         if progress: progress(f"{label}: answering {len(questions)} questions, reading {len(points)} datapoints")
-        model, tokenizer = load_model(name, device, dtype)
+        model, tokenizer = load_llm(name, device, dtype)
         answers = answer_questions(model, tokenizer, questions, rate, template, batch_size, max_new_tokens)
         transfer = transfers(answers)
         states = last_token_states(model, tokenizer, points.text, layers, batch_size)

@@ -5,13 +5,15 @@
 # %% ../nbs/20_models.ipynb #a352389f
 from __future__ import annotations
 import dataclasses
+from contextlib import contextmanager
 from dataclasses import dataclass
 import torch
 from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
 from .core import check
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'SCALES', 'ModelConfig', 'model_config', 'hf_config', 'build_model', 'n_parameters']
+__all__ = ['ARCHITECTURES', 'SCALES', 'ModelConfig', 'model_config', 'hf_config', 'build_model', 'n_parameters',
+           'no_progress_bars']
 
 # %% ../nbs/20_models.ipynb #3786ff05
 ARCHITECTURES = ('gemma2', 'pythia')
@@ -72,3 +74,14 @@ def build_model(cfg: ModelConfig, tokenizer, seed: int = 0, max_length: int = 51
 def n_parameters(model) -> int:
     "The number of distinct parameters (tied embeddings counted once)."
     return sum(p.numel() for p in model.parameters())
+
+# %% ../nbs/20_models.ipynb #253d5800
+@contextmanager
+def no_progress_bars():
+    "Silence transformers' progress bars inside the block, restoring the previous setting after it."
+    from transformers.utils import logging as hf_logging
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if enabled: hf_logging.enable_progress_bar()

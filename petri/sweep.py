@@ -20,7 +20,7 @@ from .unify import run_unification, unification_monitor
 # %% auto #0
 __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
            'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
-           'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path']
+           'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path', 'book_results']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -393,3 +393,15 @@ def project_path(*parts) -> Path:
     "A path in the petri project, where the experiment notebooks (`experiments/`) and sweep specs (`sweeps/`) are."
     import petri
     return Path(petri.__file__).resolve().parents[1].joinpath(*parts)
+
+# %% ../nbs/40_sweep.ipynb #a188d49e
+def book_results(name: str = 'book', preset: str | None = None) -> pd.DataFrame:
+    """The results table of the book's sweep `name` at `preset` (default `$PETRI_PRESET`, else quick): 'book' is
+    `sweeps/<preset>.yml`, any other name `sweeps/<preset>-<name>.yml`. Runs already in the project's runs directory
+    are reused; missing ones train now."""
+    from petri.core import runs_dir
+    from petri.dish import preset_name
+    preset = preset_name(preset)
+    spec = project_path('sweeps', f'{preset}.yml' if name == 'book' else f'{preset}-{name}.yml')
+    check(spec.is_file(), f"no sweep {name!r} at the {preset} preset: {spec} does not exist")
+    return read_parquet(run_sweep(load_spec(spec), runs_dir(preset), progress=False))

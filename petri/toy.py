@@ -12,7 +12,8 @@ from .core import check, from_dict, to_dict
 
 # %% auto #0
 __all__ = ['ToyConfig', 'majority_share', 'entity_layout', 'language_variance_explained', 'Examples', 'sample_splits',
-           'feature_matrix', 'logits', 'accuracy', 'train_steps', 'run_seeds', 'run', 'accuracy_chart']
+           'feature_matrix', 'logits', 'accuracy', 'train_steps', 'run_seeds', 'run', 'table2_runs', 'first_fit',
+           'accuracy_chart']
 
 # %% ../nbs/60_toy.ipynb #cf2079ac
 @dataclasses.dataclass(frozen=True)
@@ -132,7 +133,17 @@ def run(seed: int = 0, **config) -> dict:
             'cross_lingual_accuracy': df.accuracy[df.split == 'cross_lingual'].item(),
             'realized_language_variance': float(df.realized_language_variance.iloc[0])}
 
-# %% ../nbs/60_toy.ipynb #cf630b52
+# %% ../nbs/60_toy.ipynb #24969e3a
+def table2_runs(seeds=range(10), steps: int = 600, every: int = 5) -> pd.DataFrame:
+    "Accuracies every `every` steps of `steps` for the rows of Table 2 (language explains 0, 5 and 10% of the label variance)."
+    return pd.concat([run_seeds(ToyConfig(language_variance=r, steps=steps), seeds=seeds, every=every) for r in (0.0, 0.05, 0.10)])
+
+def first_fit(runs: pd.DataFrame) -> pd.DataFrame:
+    "Each language variance and seed's accuracies (a column per split) at the first recorded step where its training set is all correct."
+    wide = runs.pivot_table(index=['language_variance', 'seed', 'step'], columns='split', values='accuracy').reset_index()
+    return wide[wide.train == 1.0].groupby(['language_variance', 'seed']).first().reset_index()
+
+# %% ../nbs/60_toy.ipynb #84d71d6e
 def accuracy_chart(df: pd.DataFrame, x: str, title: str, x_title: str, log_x: bool = False):
     "Mean accuracy (line) and its spread over seeds (band, ± one std) against `x`, one colour per split, one panel per language variance."
     import altair as alt

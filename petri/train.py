@@ -19,7 +19,7 @@ from .core import (PetriError, check, to_dict, from_dict, config_hash, atomic_di
 from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import DataConfig, Dataset, build_dataset, data_config, load_dataset, preset_name
-from .models import ModelConfig, SCALES, model_config, build_model
+from .models import ModelConfig, SCALES, model_config, build_model, no_progress_bars
 
 # %% auto #0
 __all__ = ['LOSSES', 'KEEP', 'TRAIN_PRESETS', 'DATA_OVERRIDES', 'PRESETS', 'IGNORE', 'PRECISIONS', 'EVALUATIONS', 'TrainConfig',
@@ -247,7 +247,8 @@ def load_model(path, step: int | None = None, device='cpu'):
         check(step is None or step in found, f"run {path} has no checkpoint at step {step}; it has {', '.join(map(str, found))}")
         path = found[max(found) if step is None else step]
     check((path/'config.json').is_file() and (path/'model.safetensors').is_file(), f"no checkpoint at {path}")
-    try: return AutoModelForCausalLM.from_pretrained(path).to(device)
+    try:
+        with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
     except Exception as e: raise PetriError(f"corrupted checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 def load_trainer_state(path) -> dict:
