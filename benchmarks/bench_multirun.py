@@ -13,25 +13,12 @@ medians to the plain loop are printed (above 1: faster than the plain loop).
     python benchmarks/bench_multirun.py [--preset paper] [--k 8] [--device cpu] [--stacks 1,2,4,8] [--compile]
     python benchmarks/bench_multirun.py --device cuda --k 16
 """
-import os
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch starts OpenMP: idle threads must not spin on a shared machine
-import argparse, statistics, tempfile, time
-from pathlib import Path
+import argparse, statistics, time
+from _shared import plain_labels, preset_data   # first: it sets passive OpenMP waits before torch starts OpenMP
 import torch
 from petri import multirun
-from petri.dish import build_dataset, load_dataset
 from petri.models import build_model
 from petri.multirun import CPU_STACK, multi_step, stack_runs
-from petri.train import PRESETS, IGNORE, encode
-
-def plain_labels(data, loss):
-    "The labels a plain HF loop needs for the same loss as petri's: the attribute tokens, or every non-pad token."
-    if loss == 'sequence': return data.ids.masked_fill(data.ids == data.pad_id, IGNORE)
-    labels = torch.full_like(data.ids, IGNORE)
-    keep = data.targets != IGNORE
-    rows = torch.arange(len(data.ids), device=data.ids.device).unsqueeze(1).expand_as(data.positions)
-    labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
-    return labels
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -47,11 +34,8 @@ def main():
     args = ap.parse_args()
     device, K = torch.device(args.device), args.k
     stacks = [int(s) for s in args.stacks.split(',')] if args.stacks else [CPU_STACK if device.type == 'cpu' else K]
-    run = PRESETS[args.preset]
+    run, ds, data = preset_data(args.preset, device)
     tc = run.train
-    with tempfile.TemporaryDirectory() as tmp:
-        ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
-    data = encode(ds, device)
     positions, targets = (data.positions, data.targets) if args.loss == 'attribute' else data.sequence_targets()
     labels = plain_labels(data, args.loss)
     steps = max(args.steps, args.bf16_steps)

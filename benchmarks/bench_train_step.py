@@ -8,23 +8,11 @@ printed (above 1: petri is faster).
 
     python benchmarks/bench_train_step.py [--preset quick] [--rounds 9] [--steps 10]
 """
-import os
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch starts OpenMP: idle threads must not spin on a shared machine
-import argparse, statistics, tempfile, time
-from pathlib import Path
+import argparse, statistics, time
+from _shared import plain_labels, preset_data   # first: it sets passive OpenMP waits before torch starts OpenMP
 import torch
-from petri.dish import build_dataset, load_dataset
 from petri.models import build_model
-from petri.train import PRESETS, IGNORE, encode, make_optimizer, train_step
-
-def plain_labels(data, loss):
-    "The labels a plain HF loop needs for the same loss as petri's: the attribute tokens, or every non-pad token."
-    if loss == 'sequence': return data.ids.masked_fill(data.ids == data.pad_id, IGNORE)
-    labels = torch.full_like(data.ids, IGNORE)
-    keep = data.targets != IGNORE
-    rows = torch.arange(len(data.ids)).unsqueeze(1).expand_as(data.positions)
-    labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
-    return labels
+from petri.train import make_optimizer, train_step
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -32,10 +20,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=9)
     ap.add_argument('--steps', type=int, default=10)
     args = ap.parse_args()
-    run = PRESETS[args.preset]
-    with tempfile.TemporaryDirectory() as tmp:
-        ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
-    data = encode(ds)
+    run, ds, data = preset_data(args.preset)
     tc = run.train
     batches = [torch.randperm(len(data.ids), generator=torch.Generator().manual_seed(i))[:tc.batch_size] for i in range(args.steps)]
     print(f"preset {args.preset}: {tc.model.arch} {tc.model.layers} layers, hidden {tc.model.hidden}; batch {tc.batch_size}, "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json', 'write_parquet', 'read_json',
-           'read_parquet', 'runs_dir']
+           'read_parquet', 'runs_dir', 'n_workers', 'in_processes']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -101,3 +101,23 @@ def runs_dir(*parts) -> Path:
     here = Path.cwd().resolve()
     root = next((d for d in (here, *here.parents) if (d/'settings.ini').is_file()), here)
     return (root/'runs').joinpath(*map(str, parts))
+
+# %% ../nbs/01_core.ipynb #a950b929
+def n_workers(workers) -> int:
+    "The number of processes `workers` (a positive integer, or 'auto': one per core) asks for."
+    check(workers == 'auto' or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1),
+          f"workers must be a positive integer or 'auto', got {workers!r}")
+    return (os.cpu_count() or 1) if workers == 'auto' else workers
+
+def in_processes(fn, jobs: list[dict], workers=1):
+    """Yield `fn(**job)` for each of `jobs`: here, in order, with one worker (or one job); else as they finish in a
+    pool of `workers` spawned processes, each called with `threads=` its share of the cores. `fn` must be importable."""
+    workers = n_workers(workers)
+    if workers == 1 or len(jobs) <= 1:
+        for job in jobs: yield fn(**job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn')) as pool:
+        for f in as_completed([pool.submit(fn, **job, threads=threads) for job in jobs]): yield f.result()

@@ -4,9 +4,10 @@
 
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
-from .core import check                 # petri first: it sets passive OpenMP waits before torch starts OpenMP
+from .core import check, in_processes, n_workers   # petri first: it sets passive OpenMP waits before torch starts OpenMP
+from .models import no_progress_bars
 from .train import IGNORE, RunState, TrainConfig, _open, _prepare, _train, make_optimizer
-import copy, dataclasses
+import copy, dataclasses, math
 from pathlib import Path
 from typing import Callable, Sequence
 import torch
@@ -148,9 +149,10 @@ def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
     return logits.view(*hidden.shape[:-1], -1)
 
 # %% ../nbs/22_multirun.ipynb #e86e9c33
-def stacked_loss(m: StackedLM, ids, positions, targets) -> torch.Tensor:
-    "Each member's mean cross-entropy (K,) of its next-token predictions at `positions` (K, B, A; None: all) against `targets` (IGNORE is skipped)."
-    hidden = stacked_hidden(m, ids)
+def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
+    """Each member's mean cross-entropy (K,) of its next-token predictions at `positions` (K, B, A; None: all) against
+    `targets` (IGNORE is skipped); `forward` computes the hidden states (`stacked_hidden`, or a compiled version of it)."""
+    hidden = forward(m, ids)
     K, H = len(hidden), hidden.shape[-1]
     hidden = hidden[:, :, :-1] if positions is None else hidden.gather(2, positions.unsqueeze(-1).expand(-1, -1, -1, H))
     hidden, targets = hidden.reshape(K, -1, H), targets.reshape(K, -1)
@@ -162,9 +164,9 @@ def stacked_loss(m: StackedLM, ids, positions, targets) -> torch.Tensor:
     losses = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction='none').view(K, -1)
     return losses.sum(1) / counts
 
-def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets) -> torch.Tensor:
+def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
     "One optimizer step of every member on its own batch; returns the members' (detached) losses."
-    losses = stacked_loss(m, ids, positions, targets)
+    losses = stacked_loss(m, ids, positions, targets, forward)
     losses.sum().backward()
     optimizer.step()
     scheduler.step()
@@ -203,32 +205,51 @@ def _together(s: RunState) -> tuple:
     return dataclasses.replace(s.tc, seed=0), data, s.step, s.resume is None, s.precision
 
 def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (),
-               progress: bool = True, precision: str = 'fp32', stack: int | None = None) -> list[Path]:
+               progress: bool = True, precision: str = 'fp32', stack: int | None = None, compile: bool = False,
+               workers=1) -> list[Path]:
     """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
     would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
-    GPU, `CPU_STACK` on a CPU). Returns the run directories."""
+    GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked forward pass with `torch.compile` (groups of one
+    included). With several `workers` (or 'auto'), the groups, split if there are fewer groups than workers, train
+    in that many processes (`metrics` must then be picklable). Returns the run directories."""
     outs = [Path(o) for o in outs]
     check(len(sources) == len(outs), f"{len(sources)} runs but {len(outs)} run directories")
     check(len({o.resolve() for o in outs}) == len(outs), "two runs share a run directory")
     check(stack is None or (isinstance(stack, int) and stack >= 1), f"stack must be a positive integer, got {stack!r}")
+    workers = n_workers(workers)
     prepared = [_prepare(source, out, train_cfg, precision) for source, out in zip(sources, outs)]
-    groups: dict[tuple, list[RunState]] = {}
-    for (run, ds, resume), out in zip(prepared, outs):
+    groups: dict[tuple, list[tuple[int, RunState]]] = {}
+    for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
         if (out/'summary.json').exists(): continue
         state = RunState(run, _open(run, ds, out, precision), out, resume, metrics, precision)
-        groups.setdefault(_together(state), []).append(state)
-    for states in groups.values():
-        if len(states) == 1: _train(states[0], progress)
-        else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)))
+        groups.setdefault(_together(state), []).append((i, state))
+    if workers > 1 and sum(map(len, groups.values())) > 1:
+        parts = math.ceil(workers / len(groups))
+        jobs = [[i for i, _ in members[k::min(parts, len(members))]] for members in groups.values() for k in range(min(parts, len(members)))]
+        jobs = [{'sources': [sources[i] for i in job], 'outs': [outs[i] for i in job], 'train_cfg': train_cfg, 'metrics': metrics,
+                 'precision': precision, 'stack': stack, 'compile': compile} for job in jobs]
+        from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
+        for _ in in_processes(_train_in_process, jobs, workers): pass
+        return outs
+    for members in groups.values():
+        states = [state for _, state in members]
+        if len(states) == 1 and not compile: _train(states[0], progress)
+        else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)), compile)
     return outs
+
+def _train_in_process(threads: int, **job):
+    "`train_runs` of one job in a worker process with `threads` torch threads."
+    torch.set_num_threads(threads)
+    with no_progress_bars(): train_runs(**job, progress=False)
 
 def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> list:
     "Consecutive stacks of at most `size` of `models`, each with its optimizer and schedule."
     return [stack_runs(models[i:i + size], cfg, total, trainer_states and trainer_states[i:i + size]) for i in range(0, len(models), size)]
 
-def _train_together(states: list[RunState], progress: bool, size: int):
+def _train_together(states: list[RunState], progress: bool, size: int, compile: bool = False):
     "The training loop of a group: one `RunState` per member, the members' weights in stacks of `size`."
     tc, total, device = states[0].tc, states[0].total, states[0].device
+    forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
     models = [s.initial_model(f"; trained together with {len(states) - 1} other run(s)") for s in states]
     stacks = _stacks(models, tc, total, [s.trainer_state for s in states] if states[0].resume else None, size)
     bar = tqdm(total=total, initial=states[0].step, disable=not progress, desc=f"{len(states)} runs", mininterval=1)
@@ -260,7 +281,7 @@ def _train_together(states: list[RunState], progress: bool, size: int):
         with states[0].autocast():
             for i, (stack, optimizer, scheduler) in zip(range(0, len(states), size), stacks):
                 part = slice(i, i + len(stack))
-                running[part] += multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part])
+                running[part] += multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part], forward)
         count += 1
         bar.update(1)
         if all([s.advance() for s in states]):

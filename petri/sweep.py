@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import PetriError, check, config_hash, from_dict, read_json, read_parquet, to_dict, write_json, write_parquet
+from .core import (PetriError, check, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
+                        write_json, write_parquet)
 from .dish import PRESETS
-from .models import SCALES, ModelConfig
+from .models import SCALES, ModelConfig, no_progress_bars
 from .train import RunConfig, TrainConfig, _data_value, checkpoints, run_config, train
 from .multirun import train_runs
 from .unify import run_unification, unification_monitor
@@ -24,7 +25,7 @@ __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES'
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
-SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'notebook')
+SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
 GROUP_SIZE = 16                                    # runs per group when `group` is true
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class SweepSpec:
     cpus: float = 1                                # Ray: CPUs per run
     gpus: float = 0                                # Ray: GPUs per run
     group: bool | int = True                       # train compatible runs together: in groups of GROUP_SIZE, of at most this many, or not
+    compile: bool = False                          # compile the stacked forward pass (torch.compile)
     notebook: str | None = None                    # experiment notebook executed by papermill, or None: the API
 
     def __post_init__(self):
@@ -47,10 +49,12 @@ class SweepSpec:
               f"sweep name must be letters, digits, '.', '_' or '-', got {self.name!r}")
         check(self.preset in PRESETS, f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         check(self.device == 'cpu' or str(self.device).split(':')[0] == 'cuda', f"unknown device {self.device!r}; choose cpu or cuda")
-        _workers(self.workers)
+        n_workers(self.workers)
         check(isinstance(self.cpus, (int, float)) and self.cpus > 0, f"cpus must be positive, got {self.cpus!r}")
         check(isinstance(self.gpus, (int, float)) and self.gpus >= 0, f"gpus must be non-negative, got {self.gpus!r}")
         _group_size(self.group)
+        check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
+        check(not (self.compile and self.notebook), "runs executed by an experiment notebook cannot be compiled")
         check(isinstance(self.settings, dict), "settings must be a mapping from setting to value")
         unknown = sorted(set(self.analysis) - set(ANALYSIS_SETTINGS)) if isinstance(self.analysis, dict) else ['(not a mapping)']
         check(not unknown, f"unknown analysis setting(s) {', '.join(unknown)}; known: {', '.join(ANALYSIS_SETTINGS)}")
@@ -59,12 +63,6 @@ class SweepSpec:
         check(self.grid and all(self.grid), "grid must give at least one setting with at least one value")
         clash = sorted(set(self.settings) & {k for g in self.grid for k in g})
         check(not clash, f"setting(s) {', '.join(clash)} are both fixed and in the grid")
-
-def _workers(workers) -> int:
-    "The number of processes `workers` (a positive integer, or 'auto': one per core) asks for."
-    check(workers == 'auto' or (isinstance(workers, int) and not isinstance(workers, bool) and workers >= 1),
-          f"workers must be a positive integer or 'auto', got {workers!r}")
-    return (os.cpu_count() or 1) if workers == 'auto' else workers
 
 def _group_size(group) -> int:
     "The most runs per group that `group` (true, false or a positive integer) allows."
@@ -173,13 +171,8 @@ def _restart_if_only_initialized(run_dir: Path):
 def _quiet(threads: int | None):
     "Use `threads` torch threads, without the 'Loading weights' bar for every checkpoint a sweep opens."
     import torch
-    from transformers.utils import logging as hf_logging
     if threads: torch.set_num_threads(threads)
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try: yield
-    finally:
-        if bars: hf_logging.enable_progress_bar()
+    with no_progress_bars(): yield
 
 def _record(run: Path, analysis: dict | None):
     "Write the record of the finished run `run` unless it has one."
@@ -261,7 +254,7 @@ def groups(runs: pd.DataFrame, size: int, parts: int = 1) -> list[list[str]]:
     return out
 
 def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | None = None, retry_failed: bool = False,
-                  threads: int | None = None) -> list[dict]:
+                  threads: int | None = None, compile: bool = False) -> list[dict]:
     "Run the runs `runs` of a sweep in `out` that are not done (or failed, unless retried), trained together; returns their statuses."
     out = Path(out)
     with ExitStack() as locks:
@@ -271,7 +264,7 @@ def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | No
         start, error = time.perf_counter(), None
         with _quiet(threads):
             for run, _ in todo: _restart_if_only_initialized(out/run)
-            try: train_runs([from_dict(RunConfig, c) for _, c in todo], [out/r for r, _ in todo], metrics=[unification_monitor()], progress=False)
+            try: train_runs([from_dict(RunConfig, c) for _, c in todo], [out/r for r, _ in todo], metrics=[unification_monitor()], progress=False, compile=compile)
             except Exception as e: error = e
             for run, config in todo:
                 try:
@@ -282,25 +275,18 @@ def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | No
     return [statuses[run] for run in runs]
 
 def execute_task(out, runs: list[str], configs: list[dict], notebook: str | None = None, analysis: dict | None = None,
-                 retry_failed: bool = False, threads: int | None = None) -> list[dict]:
-    "Execute a task of a sweep, one run or a group of runs; returns their statuses."
-    if len(runs) == 1: return [execute(out, runs[0], configs[0], notebook, analysis, retry_failed, threads)]
+                 retry_failed: bool = False, threads: int | None = None, compile: bool = False) -> list[dict]:
+    "Execute a task of a sweep, one run or a group of runs (compiled or not); returns their statuses."
+    if len(runs) == 1 and not compile: return [execute(out, runs[0], configs[0], notebook, analysis, retry_failed, threads)]
     check(notebook is None, "runs executed by an experiment notebook train alone")
-    return execute_group(out, runs, configs, analysis, retry_failed, threads)
+    return execute_group(out, runs, configs, analysis, retry_failed, threads, compile)
 
 # %% ../nbs/40_sweep.ipynb #65598d9e
 ENGINES = ('local', 'ray')
 
 def _local(tasks: list[dict], workers: int):
     "Execute the tasks here, or in a pool of `workers` processes."
-    if workers == 1 or len(tasks) <= 1:
-        for t in tasks: yield execute_task(**t)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context('spawn')) as pool:
-        for f in as_completed([pool.submit(execute_task, **t, threads=threads) for t in tasks]): yield f.result()
+    yield from in_processes(execute_task, tasks, workers)
 
 def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
     "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs."
@@ -369,10 +355,10 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     write_json({'spec': to_dict(spec)}, out/'sweeps'/f'{spec.name}.json')
     p = plan(spec)
     todo = p[[not (out/r/'results.parquet').exists() for r in p.run]]
-    workers = _workers(spec.workers if workers is None else workers)
+    workers = n_workers(spec.workers if workers is None else workers)
     configs = dict(zip(todo.run, todo.config.map(to_dict)))
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
-              'retry_failed': retry_failed} for runs in groups(todo, size, workers if engine == 'local' else 1)]
+              'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]
     statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, address, spec.cpus, spec.gpus)
     from tqdm import tqdm
     counts = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from functools import partial
 from pathlib import Path
 from .core import check, config_hash, read_json, runs_dir, write_json
 
@@ -81,32 +82,36 @@ def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, see
 
 def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):
     "A training metric: the activation unification score of parallel training examples, overall and per fact type."
+    from petri.unify import _monitored_unification   # the importable one (in this chapter's notebook, ours lives in __main__)
+    return partial(_monitored_unification, max_examples=max_examples, layers=layers, seed=seed)   # picklable: runs can train in other processes
+
+def _monitored_unification(model, data, eval_index=None, *, max_examples: int, layers, seed: int) -> pd.DataFrame:
     from petri.represent import activation_reps
-    def metric(model, data, eval_index=None) -> pd.DataFrame:
-        chosen = parallel_sample(data.examples, max_examples, seed)
-        if not len(chosen): return pd.DataFrame([{'split': 'train', 'fact_type': 'all', 'unification': np.nan}])
-        idx = torch.tensor(chosen.to_numpy(), device=data.ids.device)
-        reps = activation_reps(model, data.ids[idx], data.positions[idx, 0], layers=layers)
-        sub = data.examples.loc[chosen]
-        fact, lang = (sub.person.astype(str) + ' ' + sub.fact_type).to_numpy(), sub.language.to_numpy()
-        out = [{'split': 'train', 'fact_type': 'all', 'unification': _score_or_nan(reps, fact, lang)}]
-        for ft in sorted(sub.fact_type.unique()):
-            m = (sub.fact_type == ft).to_numpy()
-            out.append({'split': 'train', 'fact_type': ft, 'unification': _score_or_nan(reps[m], fact[m], lang[m])})
-        return pd.DataFrame(out)
-    return metric
+    chosen = parallel_sample(data.examples, max_examples, seed)
+    if not len(chosen): return pd.DataFrame([{'split': 'train', 'fact_type': 'all', 'unification': np.nan}])
+    idx = torch.tensor(chosen.to_numpy(), device=data.ids.device)
+    reps = activation_reps(model, data.ids[idx], data.positions[idx, 0], layers=layers)
+    sub = data.examples.loc[chosen]
+    fact, lang = (sub.person.astype(str) + ' ' + sub.fact_type).to_numpy(), sub.language.to_numpy()
+    out = [{'split': 'train', 'fact_type': 'all', 'unification': _score_or_nan(reps, fact, lang)}]
+    for ft in sorted(sub.fact_type.unique()):
+        m = (sub.fact_type == ft).to_numpy()
+        out.append({'split': 'train', 'fact_type': ft, 'unification': _score_or_nan(reps[m], fact[m], lang[m])})
+    return pd.DataFrame(out)
 
 def _score_or_nan(reps, fact, language) -> float:
     r = unification_ratios(reps, np.asarray(fact), np.asarray(language))
     return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
 
 # %% ../nbs/31_unify.ipynb #484ac905
-def cached_runs(preset: str, *settings: dict, progress: bool = False) -> list[Path]:
-    "The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with the unification monitor."
+def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
+    """The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with
+    the unification monitor, together where they can be, in `workers` processes."""
     from petri.train import run_config
     from petri.multirun import train_runs
     configs = [run_config(preset, **s) for s in settings]
-    return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()], progress=progress)
+    return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()],
+                      progress=progress, workers=workers)
 
 def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
     "The run directory of `preset` with `overrides`, trained (with the unification monitor) unless already done."

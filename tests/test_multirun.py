@@ -154,3 +154,11 @@ def test_killed_group_resumes(alone, tmp_path):
     if killed_in_training:    # the runs continued from their checkpoints
         assert all('resumed at step' in (out/r/'train.log').read_text().split('started')[-1] for r in ids)
     pd.testing.assert_frame_equal(table(out/'sweeps'/'four.parquet'), expected, check_exact=False, rtol=1e-3, atol=1e-3)
+
+
+def test_compiled_sweep_gives_the_same_table(alone, tmp_path):
+    "`compile: true` in a spec trains with the compiled stacked forward pass and gets the uncompiled results."
+    _, _, expected = alone
+    (tmp_path/'four.yml').write_text(SPEC.format(name='four') + 'compile: true\n')
+    compiled = table(run_sweep(tmp_path/'four.yml', tmp_path/'out', progress=False))
+    pd.testing.assert_frame_equal(compiled, expected, check_exact=False, rtol=1e-3, atol=1e-3)

@@ -1,0 +1,24 @@
+"""What the training benchmarks share: a preset's data as tensors, and the labels a plain Hugging Face loop needs."""
+import os
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch starts OpenMP: idle threads must not spin on a shared machine
+import tempfile
+from pathlib import Path
+import torch
+from petri.dish import build_dataset, load_dataset
+from petri.train import PRESETS, IGNORE, encode
+
+def preset_data(preset: str, device='cpu'):
+    "The run config of `preset`, its dataset (built in a temporary directory) and the dataset's tensors on `device`."
+    run = PRESETS[preset]
+    with tempfile.TemporaryDirectory() as tmp:
+        ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
+    return run, ds, encode(ds, device)
+
+def plain_labels(data, loss):
+    "The labels a plain HF loop needs for the same loss as petri's: the attribute tokens, or every non-pad token."
+    if loss == 'sequence': return data.ids.masked_fill(data.ids == data.pad_id, IGNORE)
+    labels = torch.full_like(data.ids, IGNORE)
+    keep = data.targets != IGNORE
+    rows = torch.arange(len(data.ids), device=data.ids.device).unsqueeze(1).expand_as(data.positions)
+    labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
+    return labels
