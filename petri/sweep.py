@@ -242,8 +242,11 @@ def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | 
 
 # %% ../nbs/40_sweep.ipynb #9cf9b27c
 def _compatible(cfg: RunConfig) -> str:
-    "Runs with equal keys can train together: the same training config apart from the seed."
-    return config_hash(dataclasses.replace(cfg.train, seed=0))
+    """Runs with equal keys train together: the same training config apart from the seed, and data that differ at
+    most in the parallel fraction and the split's seed (which keep the training set's size and shapes). Other runs
+    could sometimes share a group too, but splitting them keeps a pool's tasks even."""
+    data = dataclasses.replace(cfg.data, split=dataclasses.replace(cfg.data.split, parallel=0.0, seed=0))
+    return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=0), data=data))
 
 def groups(runs: pd.DataFrame, size: int, parts: int = 1) -> list[list[str]]:
     "The ids of `runs` (rows of `plan`) in groups of compatible runs: at most `size` per group, at least `parts` groups of a kind where there are enough runs."
@@ -286,6 +289,7 @@ ENGINES = ('local', 'ray')
 
 def _local(tasks: list[dict], workers: int):
     "Execute the tasks here, or in a pool of `workers` processes."
+    from petri.sweep import execute_task   # the importable one (in this chapter's notebook, ours lives in __main__)
     yield from in_processes(execute_task, tasks, workers)
 
 def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
