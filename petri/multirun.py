@@ -5,7 +5,6 @@
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
 from .core import check, in_processes, n_workers   # petri first: it sets passive OpenMP waits before torch starts OpenMP
-from .models import no_progress_bars
 from .train import IGNORE, RunState, TrainConfig, _open, _prepare, _train, make_optimizer
 import copy, dataclasses, math
 from pathlib import Path
@@ -240,7 +239,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
 def _train_in_process(threads: int, **job):
     "`train_runs` of one job in a worker process with `threads` torch threads."
     torch.set_num_threads(threads)
-    with no_progress_bars(): train_runs(**job, progress=False)
+    train_runs(**job, progress=False)
 
 def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> list:
     "Consecutive stacks of at most `size` of `models`, each with its optimizer and schedule."

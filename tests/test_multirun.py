@@ -159,6 +159,9 @@ def test_killed_group_resumes(alone, tmp_path):
 def test_compiled_sweep_gives_the_same_table(alone, tmp_path):
     "`compile: true` in a spec trains with the compiled stacked forward pass and gets the uncompiled results."
     _, _, expected = alone
+    from torch._dynamo.utils import counters
+    graphs = counters['stats']['unique_graphs']
     (tmp_path/'four.yml').write_text(SPEC.format(name='four') + 'compile: true\n')
     compiled = table(run_sweep(tmp_path/'four.yml', tmp_path/'out', progress=False))
+    assert counters['stats']['unique_graphs'] > graphs                  # the forward pass was compiled here
     pd.testing.assert_frame_equal(compiled, expected, check_exact=False, rtol=1e-3, atol=1e-3)
