@@ -1,20 +1,31 @@
-# The two commands of petri: `make test` and `make book`. Both create .venv on first use.
+# The two commands of petri: `make test` and `make book`. Both create .venv on first use and install the locked
+# environment (requirements-lock.txt), so a fresh clone installs what passed CI. `make lock` refreshes the lock;
+# `make check-latest` runs the notebook tests against the newest releases that settings.ini allows.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.petri-installed
+LOCK   := requirements-lock.txt
+# a scratch venv with the newest releases the ranges in settings.ini allow
+LATEST := .venv-latest
+# what a venv holds, as the lock writes it (torch without its local +cpu label, which == 2.13.0 matches)
+FREEZE  = $(LATEST)/bin/python -m pip freeze --all --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/'
 PRESET ?= quick
 # OpenMP threads that spin while waiting make torch crawl when several processes share the cores
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: install test book export clean
+.PHONY: install test book export latest-venv lock check-latest clean
 
-$(STAMP): settings.ini setup.py
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	# torch first, pinned, so that the range in settings.ini never pulls a CUDA build
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+# a venv with pip at $(2), then torch first, pinned, so that no range ever pulls a multi-GB CUDA build
+define new_venv
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade "$(2)"
+	$(1)/bin/python -m pip install -q torch==2.13.0
+endef
+
+$(STAMP): settings.ini setup.py $(LOCK)
+	$(call new_venv,$(VENV),$$(grep -E '^pip==' $(LOCK)))
+	$(BIN)/python -m pip install -q -r $(LOCK) -e ".[dev]"
 	touch $@
 
 install: $(STAMP)
@@ -30,6 +41,24 @@ test: install
 book: install
 	# -W: a warning fails the build (--keep-going lists them all first); tests/test_book_render.py builds the same way
 	PETRI_PRESET=$(PRESET) $(BIN)/jupyter-book build --all -W --keep-going .
+
+# always afresh: the point is what the registry serves today
+latest-venv:
+	rm -rf $(LATEST)
+	$(call new_venv,$(LATEST),pip)
+	$(LATEST)/bin/python -m pip install -q -e ".[dev]"
+
+# the newest allowed releases, frozen: run `make test` afterwards and commit the lock only if it passes
+lock: latest-venv
+	{ echo "# petri's tested environment (CPython 3.11, Linux x86_64), made by 'make lock' on $$(date -u +%F)."; \
+	  echo "# 'make test' and 'make book' install exactly these; torch is the CPU build of 2.13.0."; \
+	  $(FREEZE); } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
+
+# drift check, outside CI: the notebook tests at smoke scale against the newest releases the ranges allow
+check-latest: latest-venv
+	$(FREEZE) | diff $(LOCK) - | grep -E '^[<>] [^#]' || echo "the newest releases are the locked ones"
+	PETRI_PRESET=smoke $(LATEST)/bin/nbdev_test --n_workers 2
 
 clean:
 	rm -rf _build

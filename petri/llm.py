@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import PetriError, atomic_dir, check, read_parquet, write_parquet
-from .models import no_progress_bars
+from .models import build_model, model_config, no_progress_bars
+from .train import IGNORE, lm_loss
 from .unify import unification_ratios
 
 # %% auto #0
@@ -19,7 +20,7 @@ __all__ = ['LANGUAGES', 'FLORES_CODES', 'FLORES_SPLITS', 'DTYPES', 'TEMPLATE', '
            'write_fixture_data', 'read_jsonl', 'load_eclektic', 'flores_split_dir', 'read_sentences', 'load_flores',
            'token_ids', 'vocab_jaccard', 'vocab_overlap', 'normalize_answer', 'exact_match', 'llm_rater',
            'llm_paraphraser', 'load_paraphrases', 'datapoints', 'load_llm', 'model_label', 'bpe_tokenizer',
-           'fit_fixture_model', 'make_fixtures', 'generate_answers', 'answer_questions', 'transfers',
+           'recalled_share', 'fit_fixture_model', 'make_fixtures', 'generate_answers', 'answer_questions', 'transfers',
            'transfer_summary', 'last_token_states', 'transfer_unification', 'auc_by_layer', 'roc_points',
            'ttest_by_layer', 'pair_accuracy', 'pearson_by_model', 'r2_by_source', 'analyze', 'as_list', 'auc_chart',
            'roc_chart', 'vocab_chart']
@@ -305,31 +306,53 @@ def bpe_tokenizer(texts, vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token='<bos>', eos_token='<eos>', pad_token='<pad>',
                                    padding_side='left', model_max_length=256)
 
-def fit_fixture_model(path, arch: str, vocab_size: int, corpus, texts, steps: int = 80, lr: float = 1e-2, seed: int = 0) -> Path:
-    "Train a tokenizer on `corpus`, fit a tiny two-block `arch` model ('gemma2' or 'pythia') to `texts`, save both to `path`."
-    from petri.models import build_model, model_config
-    from petri.train import IGNORE, lm_loss
+def _answer_positions(tokenizer, prompts, width: int) -> torch.Tensor:
+    "A mask over shifted targets that marks each text's answer tokens, the ones after its prompt."
+    starts = torch.tensor([len(i) for i in tokenizer(list(prompts))['input_ids']])
+    return torch.arange(width)[None] >= starts[:, None] - 1     # target t predicts token t + 1
+
+@torch.no_grad()
+def recalled_share(model, ids, targets, answer) -> float:
+    """Share of texts whose every answer token the model predicts with probability above 1/2 from the tokens
+    before it: then it is the top token, as greedy decoding picks it, with a margin that padding noise cannot flip."""
+    logp = model(input_ids=ids).logits[:, :-1].float().log_softmax(-1)
+    p = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0].exp()
+    return ((p > 0.5) | ~answer | (targets == IGNORE)).all(1).float().mean().item()
+
+def fit_fixture_model(path, arch: str, vocab_size: int, corpus, prompts, answers, max_steps: int = 600,
+                      lr: float = 1e-2, seed: int = 0, check_every: int = 10) -> Path:
+    """Train a tokenizer on `corpus`, fit a tiny two-block `arch` model ('gemma2' or 'pythia') until it recalls
+    every answer after its prompt, and save both to `path`. Fitting stops on recall, not after a fixed number of
+    steps, because how fast a model this small converges depends on float rounding (the CPU's kernels, library
+    releases); a one-line error says so if `max_steps` is not enough."""
+    check(isinstance(max_steps, int) and max_steps > 0, f"max_steps must be a positive integer, got {max_steps!r}")
     tokenizer = bpe_tokenizer(corpus, vocab_size)
     model = build_model(model_config('smoke', arch=arch, layers=2), tokenizer, seed=seed, max_length=256)
-    enc = tokenizer([t + tokenizer.eos_token for t in texts], padding=True, padding_side='right', return_tensors='pt')
+    enc = tokenizer([f'{p} {a}\n{tokenizer.eos_token}' for p, a in zip(prompts, answers)], padding=True,
+                    padding_side='right', return_tensors='pt')
     ids = enc['input_ids']
     targets = ids[:, 1:].masked_fill(enc['attention_mask'][:, 1:] == 0, IGNORE)
+    answer = _answer_positions(tokenizer, prompts, targets.shape[1])
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)      # tensors this small train fastest on one thread, above all on a busy machine
     try:
-        for _ in range(steps):
+        for step in range(1, max_steps + 1):
             lm_loss(model, ids, None, targets).backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
+            if (step % check_every == 0 or step == max_steps) and (share := recalled_share(model, ids, targets, answer)) == 1: break
     finally: torch.set_num_threads(threads)
+    check(share == 1, f"fixture model {Path(path).name} is not fitted after {max_steps} steps: it recalls {share:.0%} of its "
+                      f"{len(prompts)} answers; raise max_steps")
     model.eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.config.petri_fit_steps = step
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return Path(path)
 
-def make_fixtures(path, steps: int = 80) -> dict:
+def make_fixtures(path, max_steps: int = 600) -> dict:
     "Write all fixtures under `path`: ECLeKTic file, paraphrases, Flores in both layouts, and two tiny fitted models."
     out = write_fixture_data(path)
     q = fixture_questions()
@@ -337,8 +360,9 @@ def make_fixtures(path, steps: int = 80) -> dict:
     out['models'] = []
     for seed, (arch, vocab_size) in enumerate((('gemma2', 500), ('pythia', 1000))):
         fitted = q[q.is_source | (np.random.default_rng(seed).random(len(q)) < 0.5)]
-        texts = [TEMPLATE.format(question=t) + ' ' + a + '\n' for t, a in zip(fitted.question, fitted.answer)]
-        out['models'].append(fit_fixture_model(Path(path)/'models'/f'tiny-{arch}', arch, vocab_size, corpus, texts, steps, seed=seed))
+        prompts = [TEMPLATE.format(question=t) for t in fitted.question]
+        out['models'].append(fit_fixture_model(Path(path)/'models'/f'tiny-{arch}', arch, vocab_size, corpus, prompts,
+                                               fitted.answer, max_steps, seed=seed))
         out.setdefault('fitted', {})[out['models'][-1].name] = set(zip(fitted.fact, fitted.language))
     return out
 
