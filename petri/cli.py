@@ -9,7 +9,7 @@ from pathlib import Path
 from .core import PetriError, read_json
 from .kg import KnowledgeGraph
 from .dish import PRESETS, TOKENIZERS, build_dataset, data_config
-from .datasets import VARIANTS
+from .datasets import UNITS, VARIANTS
 from .unify import unification_monitor
 from .models import ARCHITECTURES, SCALES
 from .train import PRESETS as RUN_PRESETS, LOSSES, KEEP, run_config, train
@@ -27,7 +27,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_data(sub):
     p = sub.add_parser('data', help='build a dataset directory', description='Build a Petri-dish dataset directory.')
     p.add_argument('--preset', default='quick', choices=list(PRESETS), help='named scale (default: quick)')
-    p.add_argument('--parallel', type=float, help='fraction of people seen in both languages, in [0, 1)')
+    p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
+    p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
     p.add_argument('--seed', type=int, help='seed of the split into parallel, monolingual and test data')
     p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
     p.add_argument('--variant', choices=list(VARIANTS), help='unaltered, balanced or imbalanced')
@@ -39,7 +40,7 @@ def _add_data(sub):
     p.set_defaults(func=_data)
 
 def _data(args) -> int:
-    names = ('parallel', 'seed', 'tokenizer', 'variant', 'language_ratio', 'n_templates', 'n_people')
+    names = ('parallel', 'parallel_unit', 'seed', 'tokenizer', 'variant', 'language_ratio', 'n_templates', 'n_people')
     cfg = data_config(args.preset, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
     path = build_dataset(cfg, args.out, kg=KnowledgeGraph.load(args.kg) if args.kg else None)
     stats = read_json(path/'stats.json')
@@ -53,7 +54,8 @@ def _add_train(sub):
     p = sub.add_parser('train', help='train a model and evaluate it', description='Train a model from scratch on a Petri-dish dataset.')
     p.add_argument('--preset', default='quick', choices=list(RUN_PRESETS), help='named scale of data and training (default: quick)')
     p.add_argument('--data', type=Path, help='train on this existing dataset directory instead of building one into OUT/data')
-    p.add_argument('--parallel', type=float, help='fraction of people seen in both languages, in [0, 1)')
+    p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
+    p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
     p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
     p.add_argument('--data-seed', type=int, help='seed of the data split')
     p.add_argument('--seed', type=int, help='training seed: initialization and batch order (default 0)')
@@ -70,7 +72,7 @@ def _add_train(sub):
     p.set_defaults(func=_train)
 
 def _train(args) -> int:
-    names = ('parallel', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
+    names = ('parallel', 'parallel_unit', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
     cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
     s = read_json(out/'summary.json')

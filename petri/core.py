@@ -26,8 +26,10 @@ def to_dict(cfg) -> dict:
     return dataclasses.asdict(cfg)
 
 def from_dict(cls, d: dict):
-    "Build config class `cls` from a (nested) dictionary, rejecting unknown keys."
+    """Build config class `cls` from a (nested) dictionary, rejecting unknown keys. A field missing from `d` takes
+    the class's `LEGACY_DEFAULTS` value if it has one (what configs saved before the field existed meant), else its default."""
     check(isinstance(d, dict), f"{cls.__name__}: expected a mapping, got {type(d).__name__}")
+    d = {**getattr(cls, 'LEGACY_DEFAULTS', {}), **d}
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - names)

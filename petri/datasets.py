@@ -5,6 +5,7 @@
 # %% ../nbs/12_datasets.ipynb #b1db4c02
 from __future__ import annotations
 from dataclasses import dataclass
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from .core import check
@@ -12,24 +13,28 @@ from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
 # %% auto #0
-__all__ = ['SPLITS', 'VARIANTS', 'COLUMNS', 'SplitConfig', 'assign_people', 'make_examples', 'mutual_information',
-           'language_attribute_mi']
+__all__ = ['SPLITS', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 'assign_units', 'make_examples',
+           'event_languages', 'bridged_people', 'expected_bridged_share', 'mutual_information', 'language_attribute_mi']
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')
 VARIANTS = ('unaltered', 'balanced', 'imbalanced')
+UNITS = ('event', 'person')
+EVENT_OF = {'birth_year': 'birth', 'birth_city': 'birth', 'death_year': 'death', 'death_city': 'death'}
 COLUMNS = ['split', 'person', 'subject', 'fact_type', 'language', 'template', 'prompt', 'attribute', 'text',
            'parallel', 'added']
 
 @dataclass(frozen=True)
 class SplitConfig:
     "How to turn a knowledge graph and its languages into train and test sets."
-    parallel: float = 0.1           # fraction of people seen in every template of every language
+    parallel: float = 0.1           # fraction of units (events, or people) seen in every template of every language
     language_ratio: float = 1.0     # monolingual people in language 0 per monolingual person of each other language
     n_test_templates: int = 1       # templates per monolingual fact held out for the in-language test
-    train_size: int | None = None   # fixed training-set size; default: the size with no parallel people
+    train_size: int | None = None   # fixed training-set size; default: the size with no parallel data
     variant: str = 'unaltered'      # or 'balanced' / 'imbalanced'
     seed: int = 0
+    parallel_unit: str = 'event'    # what is parallel or monolingual as a whole: an 'event' (two facts) or a 'person' (four)
+    LEGACY_DEFAULTS: ClassVar[dict] = {'parallel_unit': 'person'}   # datasets saved before the field were split per person
 
     def __post_init__(self):
         check(isinstance(self.parallel, (int, float)) and 0 <= self.parallel < 1,
@@ -39,6 +44,7 @@ class SplitConfig:
         check(self.n_test_templates >= 1, f"n_test_templates must be at least 1, got {self.n_test_templates}")
         check(self.train_size is None or self.train_size > 0, f"train_size must be positive, got {self.train_size}")
         check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        check(self.parallel_unit in UNITS, f"unknown parallel_unit {self.parallel_unit!r}; choose one of {', '.join(UNITS)}")
 
 # %% ../nbs/12_datasets.ipynb #7c3546ae
 def _split_counts(n: int, weights) -> np.ndarray:
@@ -48,14 +54,16 @@ def _split_counts(n: int, weights) -> np.ndarray:
     counts[np.argsort(-(share - counts), kind='stable')[:n - counts.sum()]] += 1
     return counts
 
-def assign_people(n_people: int, n_languages: int, cfg: SplitConfig, rng: np.random.Generator) -> pd.DataFrame:
-    "One row per person: `parallel` flag and `language` (-1 for parallel people)."
-    order = rng.permutation(n_people)
-    n_par = round(cfg.parallel * n_people)
-    counts = _split_counts(n_people - n_par, [cfg.language_ratio] + [1] * (n_languages - 1))
-    language = np.empty(n_people, int)
+def assign_units(n_people: int, n_languages: int, cfg: SplitConfig, rng: np.random.Generator) -> pd.DataFrame:
+    "One row per unit (`person`, and `event` when events are the unit): `parallel` flag and `language` (-1 if parallel)."
+    units = (pd.DataFrame({'person': np.arange(n_people)}) if cfg.parallel_unit == 'person' else
+             pd.DataFrame({'person': np.repeat(np.arange(n_people), 2), 'event': np.tile(['birth', 'death'], n_people)}))
+    order = rng.permutation(len(units))
+    n_par = round(cfg.parallel * len(units))
+    counts = _split_counts(len(units) - n_par, [cfg.language_ratio] + [1] * (n_languages - 1))
+    language = np.empty(len(units), int)
     language[order] = np.concatenate([np.full(n_par, -1)] + [np.full(c, l) for l, c in enumerate(counts)])
-    return pd.DataFrame({'person': np.arange(n_people), 'parallel': language == -1, 'language': language})
+    return units.assign(parallel=language == -1, language=language)
 
 # %% ../nbs/12_datasets.ipynb #b7a402e8
 def _rank_within(df: pd.DataFrame, keys, rng) -> np.ndarray:
@@ -118,8 +126,9 @@ def make_examples(kg: KnowledgeGraph, langs: Languages, cfg: SplitConfig) -> pd.
     check(cfg.n_test_templates < n_templates,
           f"n_test_templates={cfg.n_test_templates} leaves no training template of the {n_templates} per fact type")
     rng_split, rng_added = (np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(2))
-    people = assign_people(len(kg.people), langs.config.n_languages, cfg, rng_split)
-    facts = kg.facts.merge(people, on='person')
+    units = assign_units(len(kg.people), langs.config.n_languages, cfg, rng_split)
+    facts = kg.facts.assign(event=kg.facts.fact_type.map(EVENT_OF))
+    facts = facts.merge(units, on=[k for k in ('person', 'event') if k in units]).drop(columns='event')
     templates = langs.templates[['language', 'fact_type', 'template']]
     df = _base_splits(facts, templates, cfg, len(kg.people), n_templates, rng_split)
     if cfg.variant != 'unaltered':
@@ -129,6 +138,24 @@ def make_examples(kg: KnowledgeGraph, langs: Languages, cfg: SplitConfig) -> pd.
     order = (df.split.map(SPLITS.index), df.person, df.fact_type.map(FACT_TYPES.index), df.language, df.template)
     df = df.iloc[np.lexsort(order[::-1])][COLUMNS].reset_index(drop=True)
     return df.astype({'person': 'int64', 'language': 'int64', 'template': 'int64', 'parallel': bool, 'added': bool})
+
+# %% ../nbs/12_datasets.ipynb #5606eab5
+def event_languages(examples: pd.DataFrame) -> pd.DataFrame:
+    "One row per event of the dataset's own (not added) people: `person`, `event`, `language` (-1: parallel)."
+    told = examples[~examples.added & (examples.split != 'test_cross')]
+    g = told.assign(event=told.fact_type.map(EVENT_OF)).groupby(['person', 'event'])
+    return g.language.first().where(~g.parallel.first(), -1).reset_index()
+
+def bridged_people(examples: pd.DataFrame) -> pd.Series:
+    "Per person: whether their two events are told differently (one parallel, or two languages), so the name crosses languages."
+    return event_languages(examples).groupby('person').language.nunique().gt(1).rename('bridged')
+
+def expected_bridged_share(cfg: SplitConfig, n_languages: int = 2) -> float:
+    "The share of bridged people if every event were split independently with the probabilities of `cfg`."
+    if cfg.parallel_unit == 'person': return 0.0
+    weights = np.array([cfg.language_ratio] + [1] * (n_languages - 1))
+    q = (1 - cfg.parallel) * weights / weights.sum()
+    return float(1 - cfg.parallel ** 2 - (q ** 2).sum())
 
 # %% ../nbs/12_datasets.ipynb #5020ef4c
 def mutual_information(x, y) -> float:

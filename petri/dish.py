@@ -12,7 +12,7 @@ from . import __version__
 from .core import PetriError, check, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
 from .kg import KGConfig, KnowledgeGraph, make_kg
 from .languages import LanguageConfig, Languages, make_languages
-from .datasets import SplitConfig, COLUMNS, SPLITS, make_examples, language_attribute_mi
+from .datasets import SplitConfig, COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
 from .tokenizers import make_tokenizer
 
 # %% auto #0
@@ -62,14 +62,22 @@ def data_config(preset: str = 'quick', **overrides) -> DataConfig:
                       tokenizer=top.get('tokenizer', cfg.tokenizer))
 
 # %% ../nbs/14_dish.ipynb #fb3773b8
+def _kinds(language: pd.Series) -> dict:
+    "Counts of parallel (-1) and monolingual (per language) entries of `language`."
+    mono = language[language >= 0].value_counts().sort_index()
+    return {'parallel': int((language == -1).sum()), 'monolingual': {str(k): int(v) for k, v in mono.items()}}
+
 def dataset_stats(examples: pd.DataFrame) -> dict:
-    "Split sizes, people per kind and the language-attribute mutual information (bits) per fact type."
-    base = examples[~examples.added]
-    mono = base[~base.parallel].groupby('person').language.first()
+    """Split sizes; events and people per kind (a person is parallel or monolingual when both events are, else
+    bridged); the share of bridged people; the language-attribute mutual information (bits) per fact type."""
+    events = event_languages(examples)
+    person = events.groupby('person').language
+    bridged = bridged_people(examples)
     return {'examples': {s: int((examples.split == s).sum()) for s in SPLITS},
-            'people': {'parallel': int(base[base.parallel].person.nunique()),
-                       'monolingual': {str(k): int(v) for k, v in mono.value_counts().sort_index().items()},
-                       'added': int(examples[examples.added].person.nunique())},
+            'events': _kinds(events.language),
+            'people': _kinds(person.first()[~bridged]) | {'bridged': int(bridged.sum()),
+                                                         'added': int(examples[examples.added].person.nunique())},
+            'bridged_share': round(float(bridged.mean()), 6),
             'mi_language_attribute': {k: round(float(v), 6) for k, v in language_attribute_mi(examples).items()}}
 
 def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Path:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 import numpy as np
 import pandas as pd
 from .core import check, from_dict, to_dict, read_json, write_json
@@ -29,6 +30,8 @@ class LanguageConfig:
     shared_across: float = 0.0  # share drawn from a pool shared by all languages
     cased: bool = False         # write the templates of language 1 in upper case (language 0 stays lower case)
     seed: int = 0
+    pool_size: int | None = 16  # words in each shared pool, whatever the number of templates (None: n_templates words)
+    LEGACY_DEFAULTS: ClassVar[dict] = {'pool_size': None}   # templates made before the field had pools of n_templates words
 
     def __post_init__(self):
         check(self.n_languages >= 2, f"n_languages must be at least 2, got {self.n_languages}")
@@ -39,6 +42,8 @@ class LanguageConfig:
             check(0 <= v <= 1, f"{name} must be in [0, 1], got {v}")
         check(self.shared_within + self.shared_across <= 1, "shared_within + shared_across must not exceed 1")
         check(not self.cased or self.n_languages == 2, "cased templates need exactly 2 languages (lower and upper case)")
+        check(self.pool_size is None or (isinstance(self.pool_size, int) and self.pool_size >= self.max_words),
+              f"pool_size must be an integer of at least max_words={self.max_words} (so a template's words can all come from a pool), got {self.pool_size!r}")
 
 # %% ../nbs/11_languages.ipynb #39588e21
 @dataclass
@@ -74,12 +79,12 @@ def make_languages(cfg: LanguageConfig, kg: KnowledgeGraph) -> Languages:
     rng = np.random.default_rng(cfg.seed)
     lengths = rng.integers(cfg.min_words, cfg.max_words + 1, size=(cfg.n_languages, len(FACT_TYPES), cfg.n_templates))
     reserved = set(CITIES) | set(kg.first_names) | set(kg.last_names)
-    n_pools = cfg.n_templates * (1 + cfg.n_languages)
-    words = iter(pseudo_words(int(lengths.sum()) + n_pools, rng, exclude=reserved))
-    across = [next(words) for _ in range(cfg.n_templates)]
+    pool = cfg.n_templates if cfg.pool_size is None else cfg.pool_size
+    words = iter(pseudo_words(int(lengths.sum()) + pool * (1 + cfg.n_languages), rng, exclude=reserved))
+    across = [next(words) for _ in range(pool)]
     rows = []
     for lang in range(cfg.n_languages):
-        within = [next(words) for _ in range(cfg.n_templates)]
+        within = [next(words) for _ in range(pool)]
         for f, fact_type in enumerate(FACT_TYPES):
             for t in range(cfg.n_templates):
                 k = int(lengths[lang, f, t])

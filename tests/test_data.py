@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from petri.cli import main
 from petri.core import PetriError
-from petri.datasets import language_attribute_mi
+from petri.datasets import EVENT_OF, UNITS, bridged_people, event_languages, expected_bridged_share, language_attribute_mi
 from petri.dish import build_dataset, data_config, load_dataset
 
 KEYS = ['person', 'fact_type', 'language', 'template']
@@ -16,38 +16,55 @@ def rows(df):
     return set(map(tuple, df[KEYS].to_numpy()))
 
 
-def test_no_in_language_test_verbalization_in_train(smoke_dataset):
-    ex = smoke_dataset.examples
+@pytest.fixture(scope='module', params=UNITS)
+def unit_dataset(request, tmp_path_factory):
+    "A smoke-size dataset with 20% parallel data, split per event and per person."
+    return load_dataset(build_dataset(data_config('smoke', parallel=0.2, parallel_unit=request.param),
+                                      tmp_path_factory.mktemp('data') / request.param))
+
+
+def own_language(examples, rows):
+    "The language each row's event was told in (-1: parallel)."
+    own = event_languages(examples).set_index(['person', 'event']).language
+    return own.reindex(pd.MultiIndex.from_arrays([rows.person, rows.fact_type.map(EVENT_OF)])).to_numpy()
+
+
+def test_no_in_language_test_verbalization_in_train(unit_dataset):
+    ex = unit_dataset.examples
     train, test_in = ex[ex.split == 'train'], ex[ex.split == 'test_in']
     assert len(test_in) > 0
     assert not rows(test_in) & rows(train)
     assert not set(test_in.text) & set(train.text)
 
 
-def test_cross_lingual_rows_use_only_the_other_language(smoke_dataset):
-    ex = smoke_dataset.examples
-    own = ex[(ex.split == 'train') & ~ex.parallel].groupby('person').language.first()
+def test_cross_lingual_rows_use_only_the_other_language(unit_dataset):
+    ex = unit_dataset.examples
     cross = ex[ex.split == 'test_cross']
-    assert (cross.person.map(own) != cross.language).all()
+    own = own_language(ex, cross)
+    assert ((own != cross.language.to_numpy()) & (own >= 0)).all()
     test_in = ex[ex.split == 'test_in']
-    assert (test_in.person.map(own) == test_in.language).all()
+    assert (own_language(ex, test_in) == test_in.language.to_numpy()).all()
     # each cross-lingual fact is asked with every template of the other language
-    n_templates = smoke_dataset.config.languages.n_templates
+    n_templates = unit_dataset.config.languages.n_templates
     assert (cross.groupby(['person', 'fact_type']).template.nunique() == n_templates).all()
 
 
-def test_parallel_people_use_every_template_of_both_languages(smoke_dataset):
-    ex, cfg = smoke_dataset.examples, smoke_dataset.config
+def test_parallel_units_use_every_template_of_both_languages(unit_dataset):
+    ex, cfg = unit_dataset.examples, unit_dataset.config
     par = ex[ex.parallel]
-    assert par.person.nunique() == round(cfg.split.parallel * cfg.kg.n_people)
+    units = par.person.astype(str) + (par.fact_type.map(EVENT_OF) if cfg.split.parallel_unit == 'event' else '')
+    per_unit = 2 if cfg.split.parallel_unit == 'event' else 1
+    assert units.nunique() == round(cfg.split.parallel * cfg.kg.n_people * per_unit)
+    assert (par.groupby(units).fact_type.nunique() == 4 // per_unit).all()     # a unit's facts are parallel together
     assert (par.split == 'train').all()
     per_fact = par.groupby(['person', 'fact_type'])[['language', 'template']].apply(lambda g: set(map(tuple, g.to_numpy())))
     every = {(l, t) for l in range(2) for t in range(cfg.languages.n_templates)}
     assert all(s == every for s in per_fact)
 
 
-def test_train_size_does_not_depend_on_parallel_fraction(tmp_path):
-    sizes = {p: load_dataset(build_dataset(data_config('smoke', parallel=p), tmp_path / str(p))).stats['examples']['train']
+@pytest.mark.parametrize('unit', UNITS)
+def test_train_size_does_not_depend_on_parallel_fraction(tmp_path, unit):
+    sizes = {p: load_dataset(build_dataset(data_config('smoke', parallel=p, parallel_unit=unit), tmp_path / str(p))).stats['examples']['train']
              for p in (0.0, 0.3)}
     assert abs(sizes[0.3] - sizes[0.0]) / sizes[0.0] < 0.01
 
@@ -62,25 +79,59 @@ def test_template_filler_words_are_disjoint_by_default(smoke_dataset):
     assert not vocab[0] & vocab[1]
 
 
-def test_same_seed_gives_byte_identical_examples(tmp_path):
-    a = build_dataset(data_config('smoke', parallel=0.1, seed=7), tmp_path / 'a')
-    b = build_dataset(data_config('smoke', parallel=0.1, seed=7), tmp_path / 'b')
-    c = build_dataset(data_config('smoke', parallel=0.1, seed=8), tmp_path / 'c')
+@pytest.mark.parametrize('unit', UNITS)
+def test_same_seed_gives_byte_identical_examples(tmp_path, unit):
+    a = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'a')
+    b = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'b')
+    c = build_dataset(data_config('smoke', parallel=0.1, seed=8, parallel_unit=unit), tmp_path / 'c')
     assert (a / 'examples.parquet').read_bytes() == (b / 'examples.parquet').read_bytes()
     assert (a / 'examples.parquet').read_bytes() != (c / 'examples.parquet').read_bytes()
 
 
-def test_imbalanced_is_more_informative_than_balanced(tmp_path):
-    mi = {v: language_attribute_mi(load_dataset(build_dataset(data_config('smoke', parallel=0.05, variant=v), tmp_path / v)).examples)
+@pytest.mark.parametrize('unit', UNITS)
+def test_imbalanced_is_more_informative_than_balanced(tmp_path, unit):
+    mi = {v: language_attribute_mi(load_dataset(build_dataset(data_config('smoke', parallel=0.05, variant=v, parallel_unit=unit),
+                                                              tmp_path / v)).examples)
           for v in ('balanced', 'unaltered', 'imbalanced')}
     assert (mi['imbalanced'] > mi['balanced']).all()
     assert (mi['imbalanced'] > mi['unaltered']).all()
     assert np.allclose(mi['balanced'], 0, atol=1e-9)
 
 
-def test_language_ratio_splits_monolingual_people(tmp_path):
+def test_language_ratio_splits_monolingual_units(tmp_path):
     ds = load_dataset(build_dataset(data_config('smoke', parallel=0.0, language_ratio=3), tmp_path / 'r3'))
-    assert ds.stats['people']['monolingual'] == {'0': 75, '1': 25}
+    assert ds.stats['events']['monolingual'] == {'0': 150, '1': 50}
+    ds = load_dataset(build_dataset(data_config('smoke', parallel=0.0, language_ratio=3, parallel_unit='person'), tmp_path / 'p3'))
+    assert ds.stats['people']['monolingual'] == {'0': 75, '1': 25} and ds.stats['people']['bridged'] == 0
+
+
+@pytest.mark.parametrize('parallel', [0.0, 0.2])
+def test_bridged_share_is_that_of_independent_events(tmp_path, parallel):
+    cfg = data_config('quick', parallel=parallel)
+    ds = load_dataset(build_dataset(cfg, tmp_path / 'e'))
+    assert abs(ds.stats['bridged_share'] - expected_bridged_share(cfg.split)) < 0.05
+    assert ds.stats['bridged_share'] == pytest.approx(bridged_people(ds.examples).mean())
+    person = load_dataset(build_dataset(data_config('quick', parallel=parallel, parallel_unit='person'), tmp_path / 'p'))
+    assert person.stats['bridged_share'] == 0
+
+
+def test_dataset_written_before_events_loads_as_per_person(tmp_path):
+    import json
+    path = build_dataset(data_config('smoke', parallel=0.1, parallel_unit='person'), tmp_path / 'old')
+    meta = json.loads((path / 'config.json').read_text())
+    del meta['config']['split']['parallel_unit'], meta['config']['languages']['pool_size']
+    (path / 'config.json').write_text(json.dumps(meta))
+    cfg = load_dataset(path).config
+    assert (cfg.split.parallel_unit, cfg.languages.pool_size) == ('person', None)
+
+
+@pytest.mark.parametrize('argv', [['data', '--preset', 'smoke', '--parallel-unit', 'fact'],
+                                  ['train', '--preset', 'smoke', '--parallel-unit', 'fact']])
+def test_unknown_parallel_unit_is_one_line(tmp_path, argv):
+    cmd = [sys.executable, '-c', 'import sys; from petri.cli import main; sys.exit(main())']
+    r = subprocess.run(cmd + argv + ['--out', str(tmp_path / 'x')], capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and 'event, person' in r.stderr.replace("'", '')
+    assert not (tmp_path / 'x').exists()
 
 
 def test_examples_open_with_plain_pandas(smoke_dataset):
