@@ -19,7 +19,7 @@ from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
            'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
            'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path', 'book_results']
 
@@ -27,6 +27,7 @@ __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES'
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
 SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
 GROUP_SIZE = 16                                    # runs per group when `group` is true
+MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes (raise it if you mean more)
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -61,6 +62,8 @@ class SweepSpec:
         check(self.notebook is None or Path(self.notebook).is_file(), f"no experiment notebook at {self.notebook}")
         object.__setattr__(self, 'grid', tuple({k: tuple(_values(k, v)) for k, v in g.items()} for g in self.grid))
         check(self.grid and all(self.grid), "grid must give at least one setting with at least one value")
+        runs = sum(math.prod(len(v) for v in g.values()) for g in self.grid)
+        check(runs <= MAX_RUNS, f"the grid asks for {runs:,} runs; a sweep holds at most {MAX_RUNS:,} (petri.sweep.MAX_RUNS)")
         clash = sorted(set(self.settings) & {k for g in self.grid for k in g})
         check(not clash, f"setting(s) {', '.join(clash)} are both fixed and in the grid")
 
@@ -76,6 +79,7 @@ def _values(key: str, v) -> list:
         check(all(isinstance(x, (int, float)) for x in v.values()), f"grid range for {key} needs numbers")
         check(v['step'] > 0 and v['to'] >= v['from'], f"grid range for {key} needs step > 0 and to >= from")
         n = int(round((v['to'] - v['from']) / v['step'])) + 1
+        check(n <= MAX_RUNS, f"grid range for {key} has {n:,} values; a sweep holds at most {MAX_RUNS:,} runs (petri.sweep.MAX_RUNS)")
         return [round(v['from'] + i * v['step'], 10) for i in range(n)]
     values = list(v) if isinstance(v, (list, tuple)) else [v]
     check(values, f"grid entry {key} has no values")
@@ -355,11 +359,11 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     check(engine in ENGINES, f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
+    p = plan(spec)                                   # every run's config is checked before anything is written
+    workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)
     write_json({'spec': to_dict(spec)}, out/'sweeps'/f'{spec.name}.json')
-    p = plan(spec)
     todo = p[[not (out/r/'results.parquet').exists() for r in p.run]]
-    workers = n_workers(spec.workers if workers is None else workers)
     configs = dict(zip(todo.run, todo.config.map(to_dict)))
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
               'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]

@@ -1,0 +1,101 @@
+"Bad input gets one line, exit status 2, and leaves nothing behind that would block the corrected rerun."
+import numpy as np
+import pytest
+from petri.cli import main
+from petri.core import PetriError
+from petri.datasets import mutual_information
+from petri.kg import pseudo_words
+from petri.sweep import load_spec, run_sweep
+from petri.unify import unification_score
+
+
+def petri(capsys, *argv) -> tuple[int, str]:
+    "Run the command line in this process: (exit status, stderr)."
+    try: status = main(list(argv))
+    except SystemExit as e: status = e.code
+    return status, capsys.readouterr().err
+
+
+def one_line_error(status, err, *words):
+    assert status == 2, err
+    assert len(err.strip().splitlines()) == 1 and 'Traceback' not in err, err
+    for w in words: assert w in err, err
+
+
+@pytest.mark.parametrize('argv, words', [
+    (['data', '--preset', 'smoke', '--seed', '-1'], ['seed must be an integer in [0, 2**32)']),
+    (['data', '--preset', 'smoke', '--seed', '99999999999999999999'], ['seed must be an integer']),
+    (['data', '--preset', 'smoke', '--templates', '1000000'], ['needs about']),
+    (['data', '--preset', 'smoke', '--parallel', 'nan'], ['parallel must be a fraction']),
+    (['data', '--preset', 'smoke', '--language-ratio', 'inf'], ['language_ratio']),
+    (['data', '--preset', 'smoke', '--parallel-unit', 'fact'], ['parallel-unit']),
+    (['train', '--preset', 'smoke', '--epochs', 'inf'], ['epochs must be a finite positive number']),
+    (['train', '--preset', 'smoke', '--epochs', '0'], ['epochs must be a finite positive number']),
+    (['train', '--preset', 'smoke', '--lr', 'inf'], ['lr must be a finite positive number']),
+    (['train', '--preset', 'smoke', '--lr', 'nan'], ['lr must be a finite positive number']),
+    (['train', '--preset', 'smoke', '--seed', '-1'], ['seed must be an integer']),
+    (['train', '--preset', 'smoke', '--seed', '99999999999999999999'], ['seed must be an integer']),
+    (['train', '--preset', 'smoke', '--data-seed', '-3'], ['seed must be an integer']),
+])
+def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, words):
+    out = tmp_path / 'out'
+    one_line_error(*petri(capsys, *argv, '--out', str(out)), *words)
+    assert not out.exists() and not list(tmp_path.iterdir())      # nothing blocks the corrected rerun, no temp dir
+
+
+def test_corrected_rerun_after_a_bad_setting_works(capsys, tmp_path):
+    out = tmp_path / 'd'
+    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--seed', '-1', '--out', str(out)))
+    assert petri(capsys, 'data', '--preset', 'smoke', '--seed', '1', '--out', str(out))[0] == 0
+
+
+def test_made_up_words_are_bounded_not_a_hang():
+    with pytest.raises(PetriError, match='cannot make 1,000,000 distinct made-up words'):
+        pseudo_words(1_000_000, np.random.default_rng(0))
+    assert len(set(pseudo_words(2_000, np.random.default_rng(0)))) == 2_000
+
+
+@pytest.mark.parametrize('grid, words', [
+    ("parallel: {from: 0, to: 0.5, step: 0.000000001}", 'has 500,000,001 values'),
+    ("parallel: {from: 0, to: 0.3, step: 0.01}\n    seed: {from: 0, to: 400, step: 1}", 'the grid asks for 12,431 runs'),
+])
+def test_sweep_grid_is_bounded(tmp_path, grid, words):
+    spec = tmp_path / 's.yml'
+    spec.write_text(f"name: s\npreset: smoke\ngrid:\n  - {grid}\n")
+    with pytest.raises(PetriError, match=words):
+        load_spec(spec)
+
+
+@pytest.mark.parametrize('grid', ['seed: [-1]', 'seed: [1.5]', 'epochs: [.inf]', 'lr: [.inf]', 'parallel_unit: [fact]'])
+def test_sweep_runs_are_checked_before_anything_is_written(tmp_path, grid):
+    spec = tmp_path / 's.yml'
+    spec.write_text(f"name: s\npreset: smoke\ngrid:\n  - {grid}\n")
+    with pytest.raises(PetriError):
+        run_sweep(spec, tmp_path / 'out', progress=False)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_unification_score_rejects_non_finite_and_survives_huge_values():
+    rng = np.random.default_rng(0)
+    reps = rng.normal(size=(8, 5))
+    fact, lang = np.repeat(np.arange(2), 4), np.tile([0, 0, 1, 1], 2)
+    score = unification_score(reps, fact, lang)
+    assert unification_score(reps * 1e300, fact, lang) == pytest.approx(score)     # scale invariant, no overflow
+    assert unification_score(reps * 1e-300, fact, lang) == pytest.approx(score)
+    for bad in (np.inf, np.nan):
+        r = reps.copy(); r[0, 0] = bad
+        with pytest.raises(PetriError, match='must be finite'):
+            unification_score(r, fact, lang)
+    with pytest.raises(PetriError):
+        unification_score(np.zeros((0, 5)), [], [])
+
+
+@pytest.mark.parametrize('x, y, words', [
+    (None, [1], 'got None'),
+    (np.zeros((3, 2)), np.zeros((3, 2)), '1-D arrays'),
+    ([], [], 'at least one pair'),
+    ([1, 2], [1], 'same length'),
+])
+def test_mutual_information_rejects_bad_arrays(x, y, words):
+    with pytest.raises(PetriError, match=words):
+        mutual_information(x, y)
