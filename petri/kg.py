@@ -105,6 +105,8 @@ class KnowledgeGraph:
     def load(cls, path):
         "Read a graph saved with `save` (from a dataset directory or a graph directory)."
         meta = read_json(Path(path)/'kg.json')
+        missing = [k for k in ('config', 'first_names', 'last_names') if not isinstance(meta, dict) or k not in meta]
+        check(not missing, f"{Path(path)/'kg.json'} is not a petri knowledge graph: it lacks {', '.join(missing)}")
         return cls(from_dict(KGConfig, meta['config']), read_parquet(Path(path)/'kg.parquet'),
                    meta['first_names'], meta['last_names'])
 

@@ -96,7 +96,8 @@ def load_spec(path) -> SweepSpec:
     import yaml
     path = Path(path)
     check(path.is_file(), f"no sweep spec at {path}")
-    try: raw = yaml.safe_load(path.read_text())
+    try: raw = yaml.safe_load(path.read_text(encoding='utf-8'))
+    except UnicodeDecodeError: raise PetriError(f"sweep spec {path} is not UTF-8 text") from None
     except yaml.YAMLError as e: raise PetriError(f"malformed sweep spec {path}: {' '.join(str(e).split())}") from None
     check(isinstance(raw, dict), f"malformed sweep spec {path}: expected a mapping of {', '.join(SPEC_KEYS)}")
     unknown = sorted(set(raw) - set(SPEC_KEYS))
@@ -204,7 +205,9 @@ def _skipped(out: Path, run: str, retry_failed: bool) -> dict | None:
     "The status of a run not to execute (done, or failed and not retried); None for a run to execute, whose old failure is cleared."
     if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
     failed = out/'failed'/f'{run}.json'
-    if failed.exists() and not retry_failed: return {'run': run, 'status': 'failed', 'error': read_json(failed)['error']}
+    if failed.exists() and not retry_failed:
+        record = read_json(failed)
+        return {'run': run, 'status': 'failed', 'error': record.get('error', f'(no error recorded in {failed})') if isinstance(record, dict) else f'(unreadable {failed})'}
     failed.unlink(missing_ok=True)
     (out/'failed'/f'{run}.ipynb').unlink(missing_ok=True)
     return None
@@ -359,6 +362,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     check(engine in ENGINES, f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
+    check(not (out/'config.json').is_file(), f"{out} is a run directory; give the sweep a directory of its own")
     p = plan(spec)                                   # every run's config is checked before anything is written
     workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)

@@ -99,3 +99,40 @@ def test_unification_score_rejects_non_finite_and_survives_huge_values():
 def test_mutual_information_rejects_bad_arrays(x, y, words):
     with pytest.raises(PetriError, match=words):
         mutual_information(x, y)
+
+
+def test_broken_petri_files_are_one_line(capsys, tmp_path):
+    import json
+    kg = tmp_path / 'kg'; kg.mkdir()
+    (kg / 'kg.json').write_text(json.dumps({'config': {}}))
+    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--kg', str(kg), '--out', str(tmp_path / 'x')), 'lacks first_names')
+    spec = tmp_path / 'latin1.yml'
+    spec.write_bytes('name: s\npreset: smoke\ngrid: {parallel: [0.1]}\n# caf\xe9\n'.encode('latin-1'))
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 's')), 'not UTF-8')
+    assert not (tmp_path / 'x').exists() and not (tmp_path / 's').exists()
+
+
+def test_a_failure_record_without_error_is_reported(tmp_path):
+    from petri.sweep import _skipped
+    (tmp_path / 'failed').mkdir()
+    (tmp_path / 'failed' / 'r1.json').write_text('{"run": "r1"}')
+    assert 'no error recorded' in _skipped(tmp_path, 'r1', retry_failed=False)['error']
+
+
+def test_sweep_into_a_run_directory_is_refused(tmp_path):
+    run = tmp_path / 'run'; run.mkdir()
+    (run / 'config.json').write_text('{}')
+    spec = tmp_path / 's.yml'
+    spec.write_text("name: s\npreset: smoke\ngrid: {parallel: [0.1]}\n")
+    with pytest.raises(PetriError, match='is a run directory'):
+        run_sweep(spec, run, progress=False)
+    assert sorted(p.name for p in run.iterdir()) == ['config.json']
+
+
+@pytest.mark.parametrize('argv', [['--workers', '-2'], ['--workers', '0']])
+def test_bad_workers_write_nothing(capsys, tmp_path, argv):
+    spec = tmp_path / 's.yml'
+    spec.write_text("name: s\npreset: smoke\ngrid: {parallel: [0.1]}\n")
+    status, err = petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 'out'), *argv)
+    one_line_error(status, err, 'workers')
+    assert not (tmp_path / 'out').exists()
