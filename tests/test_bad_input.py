@@ -136,3 +136,9 @@ def test_bad_workers_write_nothing(capsys, tmp_path, argv):
     status, err = petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 'out'), *argv)
     one_line_error(status, err, 'workers')
     assert not (tmp_path / 'out').exists()
+
+
+def test_flores_rejects_a_negative_sentence_count(tmp_path):
+    from petri.llm import load_flores
+    with pytest.raises(PetriError, match='max_sentences must be a positive integer'):
+        load_flores(tmp_path, ['en'], max_sentences=-1)
