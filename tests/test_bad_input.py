@@ -142,3 +142,11 @@ def test_flores_rejects_a_negative_sentence_count(tmp_path):
     from petri.llm import load_flores
     with pytest.raises(PetriError, match='max_sentences must be a positive integer'):
         load_flores(tmp_path, ['en'], max_sentences=-1)
+
+
+@pytest.mark.parametrize('preset, people', [('smoke', 401), ('quick', 3000)])
+def test_more_people_than_the_preset_get_names(capsys, tmp_path, preset, people):
+    from petri.dish import data_config
+    from petri.kg import make_kg
+    kg = make_kg(data_config(preset, n_people=people).kg)
+    assert len(kg.people) == people and kg.people[['first_name', 'last_name']].drop_duplicates().shape[0] == people
