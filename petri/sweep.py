@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (PetriError, check, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
+from .core import (PetriError, check, check_seed, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
                         write_json, write_parquet)
 from .dish import PRESETS
 from .models import SCALES, ModelConfig, no_progress_bars
@@ -59,6 +59,10 @@ class SweepSpec:
         check(isinstance(self.settings, dict), "settings must be a mapping from setting to value")
         unknown = sorted(set(self.analysis) - set(ANALYSIS_SETTINGS)) if isinstance(self.analysis, dict) else ['(not a mapping)']
         check(not unknown, f"unknown analysis setting(s) {', '.join(unknown)}; known: {', '.join(ANALYSIS_SETTINGS)}")
+        for k in ('max_examples', 'gradient_examples'):
+            v = self.analysis.get(k, 1)
+            check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"analysis {k} must be a positive integer, got {v!r}")
+        check_seed(self.analysis.get('seed', 0), 'analysis seed')
         check(self.notebook is None or Path(self.notebook).is_file(), f"no experiment notebook at {self.notebook}")
         object.__setattr__(self, 'grid', tuple({k: tuple(_values(k, v)) for k, v in g.items()} for g in self.grid))
         check(self.grid and all(self.grid), "grid must give at least one setting with at least one value")

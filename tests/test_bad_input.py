@@ -66,7 +66,9 @@ def test_sweep_grid_is_bounded(tmp_path, grid, words):
         load_spec(spec)
 
 
-@pytest.mark.parametrize('grid', ['seed: [-1]', 'seed: [1.5]', 'epochs: [.inf]', 'lr: [.inf]', 'parallel_unit: [fact]'])
+@pytest.mark.parametrize('grid', ['seed: [-1]', 'seed: [1.5]', 'epochs: [.inf]', 'lr: [.inf]', 'parallel_unit: [fact]',
+                                  'parallel: [0.1]\nanalysis: {max_examples: -5}', 'parallel: [0.1]\nanalysis: {seed: -1}',
+                                  'parallel: [0.1]\nanalysis: {gradient_examples: 1.5}'])
 def test_sweep_runs_are_checked_before_anything_is_written(tmp_path, grid):
     spec = tmp_path / 's.yml'
     spec.write_text(f"name: s\npreset: smoke\ngrid:\n  - {grid}\n")
