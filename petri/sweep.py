@@ -14,7 +14,7 @@ from .core import (PetriError, check, check_seed, config_hash, from_dict, in_pro
                         write_json, write_parquet)
 from .dish import PRESETS
 from .models import SCALES, ModelConfig, no_progress_bars
-from .train import RunConfig, TrainConfig, _data_value, checkpoints, run_config, train
+from .train import RunConfig, TrainConfig, _data_value, checkpoints, resolve_device, run_config, train
 from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 
@@ -367,6 +367,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
     check(not (out/'config.json').is_file(), f"{out} is a run directory; give the sweep a directory of its own")
+    if engine == 'local' and spec.device != 'cpu': resolve_device(spec.device)   # no GPU here: fail now, not at the first run (Ray workers check their own)
     p = plan(spec)                                   # every run's config is checked before anything is written
     workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)

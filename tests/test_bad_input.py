@@ -152,3 +152,36 @@ def test_more_people_than_the_preset_get_names(capsys, tmp_path, preset, people)
     from petri.kg import make_kg
     kg = make_kg(data_config(preset, n_people=people).kg)
     assert len(kg.people) == people and kg.people[['first_name', 'last_name']].drop_duplicates().shape[0] == people
+
+
+def test_gpu_sweep_without_a_gpu_fails_before_writing(tmp_path):
+    import torch
+    if torch.cuda.is_available(): pytest.skip('this machine has a GPU')
+    spec = tmp_path / 's.yml'
+    spec.write_text("name: s\npreset: smoke\ndevice: cuda\ngrid: {parallel: [0.1]}\n")
+    with pytest.raises(PetriError, match='CUDA is not available'):
+        run_sweep(spec, tmp_path / 'out', progress=False)
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('where', ['file', 'readonly'])
+def test_os_errors_are_one_line(capsys, tmp_path, where):
+    import os
+    if where == 'file':
+        (tmp_path / 'afile').write_text('x')
+        out = tmp_path / 'afile' / 'd'                       # a file where a directory must go
+    else:
+        ro = tmp_path / 'ro'; ro.mkdir(); os.chmod(ro, 0o500)
+        if os.access(ro, os.W_OK): pytest.skip('root writes through permissions; the file case covers OSError')
+        out = ro / 'd'
+    status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(out))
+    one_line_error(status, err, str(tmp_path))
+
+
+def test_full_disk_during_data_is_one_line_and_leaves_nothing(capsys, tmp_path, monkeypatch):
+    import errno, petri.dish
+    def full(df, path): raise OSError(errno.ENOSPC, 'No space left on device', str(path))
+    monkeypatch.setattr(petri.dish, 'write_parquet', full)
+    status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(tmp_path / 'd'))
+    one_line_error(status, err, 'No space left on device', 'examples.parquet')
+    assert not list(tmp_path.iterdir())                      # no half-written dataset, no temporary directory
