@@ -179,9 +179,10 @@ def test_os_errors_are_one_line(capsys, tmp_path, where):
 
 
 def test_full_disk_during_data_is_one_line_and_leaves_nothing(capsys, tmp_path, monkeypatch):
-    import errno, petri.dish
+    import errno
+    from petri import dish
     def full(df, path): raise OSError(errno.ENOSPC, 'No space left on device', str(path))
-    monkeypatch.setattr(petri.dish, 'write_parquet', full)
+    monkeypatch.setattr(dish, 'write_parquet', full)
     status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(tmp_path / 'd'))
     one_line_error(status, err, 'No space left on device', 'examples.parquet')
     assert not list(tmp_path.iterdir())                      # no half-written dataset, no temporary directory
