@@ -121,6 +121,10 @@ def main(argv=None) -> int:
     except PetriError as e:
         print(f"petri: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:                      # permissions, a full disk, a read-only file system, a file where a directory goes
+        where = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f)
+        print(f"petri: error: {e.strerror or e}{f': {where}' if where else ''}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("petri: interrupted", file=sys.stderr)
         return 130

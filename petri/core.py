@@ -4,13 +4,13 @@
 
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
-import dataclasses, hashlib, json, os, shutil, tempfile, typing
+import dataclasses, hashlib, json, math, os, shutil, tempfile, typing
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PetriError', 'check', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json', 'write_parquet', 'read_json',
-           'read_parquet', 'runs_dir', 'n_workers', 'in_processes']
+__all__ = ['PetriError', 'check', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json',
+           'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -19,6 +19,16 @@ class PetriError(Exception):
 def check(condition, message: str):
     "Raise `PetriError(message)` unless `condition` holds."
     if not condition: raise PetriError(message)
+
+def check_seed(seed, name: str = 'seed'):
+    "One rule for every seed: an integer in [0, 2**32), which numpy and torch both take and mean the same by."
+    check(isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**32,
+          f"{name} must be an integer in [0, 2**32), got {seed!r}")
+
+def check_number(value, name: str, zero_ok: bool = False):
+    "A finite positive number (or non-negative, with `zero_ok`): inf and NaN are rejected before anything runs."
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (value >= 0 if zero_ok else value > 0)
+    check(ok, f"{name} must be a finite {'non-negative' if zero_ok else 'positive'} number, got {value!r}")
 
 # %% ../nbs/01_core.ipynb #10527e59
 def to_dict(cfg) -> dict:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from .core import check
+from .core import check, check_seed
 from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
@@ -44,6 +44,7 @@ class SplitConfig:
         check(self.n_test_templates >= 1, f"n_test_templates must be at least 1, got {self.n_test_templates}")
         check(self.train_size is None or self.train_size > 0, f"train_size must be positive, got {self.train_size}")
         check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        check_seed(self.seed)
         check(self.parallel_unit in UNITS, f"unknown parallel_unit {self.parallel_unit!r}; choose one of {', '.join(UNITS)}")
 
 # %% ../nbs/12_datasets.ipynb #7c3546ae
@@ -160,9 +161,11 @@ def expected_bridged_share(cfg: SplitConfig, n_languages: int = 2) -> float:
 # %% ../nbs/12_datasets.ipynb #5020ef4c
 def mutual_information(x, y) -> float:
     "Plug-in estimate of the mutual information I(x; y) in bits between two discrete arrays."
+    check(x is not None and y is not None, "mutual_information needs two arrays, got None")
     x, y = np.asarray(x), np.asarray(y)
+    check(x.ndim == 1 and y.ndim == 1, f"mutual_information needs 1-D arrays, got shapes {x.shape} and {y.shape}")
     check(len(x) == len(y), f"x and y must have the same length, got {len(x)} and {len(y)}")
-    if len(x) == 0: return 0.0
+    check(len(x) > 0, "mutual_information needs at least one pair of values")
     _, xi = np.unique(x, return_inverse=True)
     _, yi = np.unique(y, return_inverse=True)
     ny = yi.max() + 1

@@ -58,6 +58,9 @@ def data_config(preset: str = 'quick', **overrides) -> DataConfig:
         part = next((p for p in parts if k in {f.name for f in dataclasses.fields(getattr(cfg, p))}), None)
         check(part is not None, f"unknown data setting {k!r}")
         parts[part][k] = v
+    kg = parts['kg']
+    if 'n_people' in kg and cfg.kg.n_first_names * cfg.kg.n_last_names < kg['n_people']:
+        parts['kg'] = {'n_first_names': None, 'n_last_names': None} | kg   # the preset's names are too few: size them to the people
     return DataConfig(**{p: dataclasses.replace(getattr(cfg, p), **kw) for p, kw in parts.items()},
                       tokenizer=top.get('tokenizer', cfg.tokenizer))
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import check, from_dict, to_dict, read_json, read_parquet, write_json, write_parquet
+from .core import check, check_seed, from_dict, to_dict, read_json, read_parquet, write_json, write_parquet
 
 # %% auto #0
 __all__ = ['CITIES', 'FACT_TYPES', 'pseudo_words', 'KGConfig', 'KnowledgeGraph', 'make_kg']
@@ -28,8 +28,11 @@ FACT_TYPES = ('birth_year', 'birth_city', 'death_year', 'death_city')
 _CONSONANTS, _VOWELS = 'bdfgklmnprstvz', 'aeiou'
 
 def pseudo_words(n: int, rng: np.random.Generator, exclude=(), syllables=(2, 3)) -> list[str]:
-    "`n` distinct lowercase made-up words of 2 or 3 consonant-vowel syllables, none in `exclude` (any case)."
+    """`n` distinct lowercase made-up words of 2 or 3 consonant-vowel syllables, none in `exclude` (any case). At
+    most half of the words that can exist are handed out, so that drawing stays fast (two tries per word at worst)."""
     taken = {w.lower() for w in exclude}
+    most = sum((len(_CONSONANTS) * len(_VOWELS)) ** k for k in range(syllables[0], syllables[1] + 1)) // 2 - len(taken)
+    check(n <= most, f"cannot make {n:,} distinct made-up words: words of {syllables[0]} to {syllables[1]} syllables give at most {max(most, 0):,}")
     words = []
     while len(words) < n:
         k = rng.integers(syllables[0], syllables[1] + 1)
@@ -56,6 +59,7 @@ class KGConfig:
         for name in ('n_first_names', 'n_last_names'):
             if getattr(self, name) is None: object.__setattr__(self, name, default_pool)
         check(isinstance(self.n_people, int) and self.n_people >= 2, f"n_people must be an integer >= 2, got {self.n_people}")
+        check_seed(self.seed)
         check(self.n_first_names >= 1 and self.n_last_names >= 1, "name pools must not be empty")
         check(self.n_first_names * self.n_last_names >= self.n_people,
               f"{self.n_first_names} first x {self.n_last_names} last names cannot name {self.n_people} people")
@@ -101,6 +105,8 @@ class KnowledgeGraph:
     def load(cls, path):
         "Read a graph saved with `save` (from a dataset directory or a graph directory)."
         meta = read_json(Path(path)/'kg.json')
+        missing = [k for k in ('config', 'first_names', 'last_names') if not isinstance(meta, dict) or k not in meta]
+        check(not missing, f"{Path(path)/'kg.json'} is not a petri knowledge graph: it lacks {', '.join(missing)}")
         return cls(from_dict(KGConfig, meta['config']), read_parquet(Path(path)/'kg.parquet'),
                    meta['first_names'], meta['last_names'])
 

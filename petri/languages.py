@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from .core import check, from_dict, to_dict, read_json, write_json
+from .core import check, check_seed, from_dict, to_dict, read_json, write_json
 from .kg import FACT_TYPES, CITIES, KnowledgeGraph, pseudo_words
 
 # %% auto #0
@@ -35,6 +35,7 @@ class LanguageConfig:
 
     def __post_init__(self):
         check(self.n_languages >= 2, f"n_languages must be at least 2, got {self.n_languages}")
+        check_seed(self.seed)
         check(self.n_templates >= 2, f"need at least 2 templates per fact type (one to train, one to test), got {self.n_templates}")
         check(1 <= self.min_words <= self.max_words, f"need 1 <= min_words <= max_words, got {self.min_words}, {self.max_words}")
         for name in ('shared_within', 'shared_across'):
@@ -79,6 +80,8 @@ def make_languages(cfg: LanguageConfig, kg: KnowledgeGraph) -> Languages:
     rng = np.random.default_rng(cfg.seed)
     lengths = rng.integers(cfg.min_words, cfg.max_words + 1, size=(cfg.n_languages, len(FACT_TYPES), cfg.n_templates))
     reserved = set(CITIES) | set(kg.first_names) | set(kg.last_names)
+    need = int(lengths.sum())
+    check(need <= 100_000, f"n_templates={cfg.n_templates} needs about {need:,} distinct filler words; petri makes at most 100,000 (fewer templates or words per template)")
     pool = cfg.n_templates if cfg.pool_size is None else cfg.pool_size
     words = iter(pseudo_words(int(lengths.sum()) + pool * (1 + cfg.n_languages), rng, exclude=reserved))
     across = [next(words) for _ in range(pool)]

@@ -129,12 +129,14 @@ def read_jsonl(path) -> list[tuple[int, dict]]:
     return rows
 
 def load_eclektic(path, languages=None) -> pd.DataFrame:
-    "ECLeKTic questions as a long table: fact, source_language, language, is_source, question, answer."
+    """ECLeKTic questions as a long table: fact, source_language, language, is_source, question, answer. The
+    languages are those with a column on any line (or `languages`); a line without a language's columns has no
+    translation into it."""
     rows = read_jsonl(path)
     check(rows, f"{path} holds no questions")
-    first_line, first = rows[0]
-    languages = check_languages([l for l in LANGUAGES if f'{l}_q' in first] if languages is None else languages)
-    check(languages, f"{path}, line {first_line}: no per-language columns ({{lang}}_q, {{lang}}_a for a language in {', '.join(LANGUAGES)})")
+    columns = set().union(*(row for _, row in rows))
+    languages = check_languages([l for l in LANGUAGES if f'{l}_q' in columns] if languages is None else languages)
+    check(languages, f"{path}: no per-language columns ({{lang}}_q, {{lang}}_a for a language in {', '.join(LANGUAGES)})")
     out, seen = [], {}
     for i, row in rows:
         missing = [c for c in ('q_id', 'original_lang', 'question', 'answer') if c not in row]
@@ -145,10 +147,9 @@ def load_eclektic(path, languages=None) -> pd.DataFrame:
         check(fact not in seen, f"{path}, line {i}: q_id {fact} already appears on line {seen.get(fact)}")
         seen[fact] = i
         if source not in languages: continue
-        missing = [f'{l}_{k}' for l in languages if l != source for k in 'qa' if f'{l}_{k}' not in row]
-        check(not missing, f"{path}, line {i}: missing column(s) {', '.join(missing)}")
         for l in languages:
-            q, a = (row['question'], row['answer']) if l == source else (row[f'{l}_q'], row[f'{l}_a'])
+            q, a = (row['question'], row['answer']) if l == source else (row.get(f'{l}_q'), row.get(f'{l}_a'))
+            check(all(v is None or isinstance(v, str) for v in (q, a)), f"{path}, line {i}: the {l} question and answer must be text")
             if q and a:  # a missing translation leaves its language out for this question
                 out.append(dict(fact=fact, source_language=source, language=l, is_source=l == source,
                                 question=str(q).strip(), answer=str(a).strip()))
@@ -185,6 +186,8 @@ def read_sentences(path) -> list[str]:
 def load_flores(root, languages=tuple(LANGUAGES), split: str = 'devtest', max_sentences: int | None = None) -> pd.DataFrame:
     "Flores sentences of `languages` as a long table: language, flores_code, sentence_id, sentence."
     languages = check_languages(languages)
+    check(max_sentences is None or (isinstance(max_sentences, int) and max_sentences > 0),
+          f"max_sentences must be a positive integer or None, got {max_sentences!r}")
     folder = flores_split_dir(root, split)
     rows = []
     for lang in languages:

@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (PetriError, check, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
+from .core import (PetriError, check, check_seed, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
                         write_json, write_parquet)
 from .dish import PRESETS
 from .models import SCALES, ModelConfig, no_progress_bars
-from .train import RunConfig, TrainConfig, _data_value, checkpoints, run_config, train
+from .train import RunConfig, TrainConfig, _data_value, checkpoints, resolve_device, run_config, train
 from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
            'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
            'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path', 'book_results']
 
@@ -27,6 +27,7 @@ __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'ANALYSES', 'ENGINES'
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
 SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
 GROUP_SIZE = 16                                    # runs per group when `group` is true
+MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes (raise it if you mean more)
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -58,9 +59,15 @@ class SweepSpec:
         check(isinstance(self.settings, dict), "settings must be a mapping from setting to value")
         unknown = sorted(set(self.analysis) - set(ANALYSIS_SETTINGS)) if isinstance(self.analysis, dict) else ['(not a mapping)']
         check(not unknown, f"unknown analysis setting(s) {', '.join(unknown)}; known: {', '.join(ANALYSIS_SETTINGS)}")
+        for k in ('max_examples', 'gradient_examples'):
+            v = self.analysis.get(k, 1)
+            check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"analysis {k} must be a positive integer, got {v!r}")
+        check_seed(self.analysis.get('seed', 0), 'analysis seed')
         check(self.notebook is None or Path(self.notebook).is_file(), f"no experiment notebook at {self.notebook}")
         object.__setattr__(self, 'grid', tuple({k: tuple(_values(k, v)) for k, v in g.items()} for g in self.grid))
         check(self.grid and all(self.grid), "grid must give at least one setting with at least one value")
+        runs = sum(math.prod(len(v) for v in g.values()) for g in self.grid)
+        check(runs <= MAX_RUNS, f"the grid asks for {runs:,} runs; a sweep holds at most {MAX_RUNS:,} (petri.sweep.MAX_RUNS)")
         clash = sorted(set(self.settings) & {k for g in self.grid for k in g})
         check(not clash, f"setting(s) {', '.join(clash)} are both fixed and in the grid")
 
@@ -76,6 +83,7 @@ def _values(key: str, v) -> list:
         check(all(isinstance(x, (int, float)) for x in v.values()), f"grid range for {key} needs numbers")
         check(v['step'] > 0 and v['to'] >= v['from'], f"grid range for {key} needs step > 0 and to >= from")
         n = int(round((v['to'] - v['from']) / v['step'])) + 1
+        check(n <= MAX_RUNS, f"grid range for {key} has {n:,} values; a sweep holds at most {MAX_RUNS:,} runs (petri.sweep.MAX_RUNS)")
         return [round(v['from'] + i * v['step'], 10) for i in range(n)]
     values = list(v) if isinstance(v, (list, tuple)) else [v]
     check(values, f"grid entry {key} has no values")
@@ -92,7 +100,8 @@ def load_spec(path) -> SweepSpec:
     import yaml
     path = Path(path)
     check(path.is_file(), f"no sweep spec at {path}")
-    try: raw = yaml.safe_load(path.read_text())
+    try: raw = yaml.safe_load(path.read_text(encoding='utf-8'))
+    except UnicodeDecodeError: raise PetriError(f"sweep spec {path} is not UTF-8 text") from None
     except yaml.YAMLError as e: raise PetriError(f"malformed sweep spec {path}: {' '.join(str(e).split())}") from None
     check(isinstance(raw, dict), f"malformed sweep spec {path}: expected a mapping of {', '.join(SPEC_KEYS)}")
     unknown = sorted(set(raw) - set(SPEC_KEYS))
@@ -200,7 +209,9 @@ def _skipped(out: Path, run: str, retry_failed: bool) -> dict | None:
     "The status of a run not to execute (done, or failed and not retried); None for a run to execute, whose old failure is cleared."
     if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
     failed = out/'failed'/f'{run}.json'
-    if failed.exists() and not retry_failed: return {'run': run, 'status': 'failed', 'error': read_json(failed)['error']}
+    if failed.exists() and not retry_failed:
+        record = read_json(failed)
+        return {'run': run, 'status': 'failed', 'error': record.get('error', f'(no error recorded in {failed})') if isinstance(record, dict) else f'(unreadable {failed})'}
     failed.unlink(missing_ok=True)
     (out/'failed'/f'{run}.ipynb').unlink(missing_ok=True)
     return None
@@ -355,11 +366,13 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     check(engine in ENGINES, f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
+    check(not (out/'config.json').is_file(), f"{out} is a run directory; give the sweep a directory of its own")
+    if engine == 'local' and spec.device != 'cpu': resolve_device(spec.device)   # no GPU here: fail now, not at the first run (Ray workers check their own)
+    p = plan(spec)                                   # every run's config is checked before anything is written
+    workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)
     write_json({'spec': to_dict(spec)}, out/'sweeps'/f'{spec.name}.json')
-    p = plan(spec)
     todo = p[[not (out/r/'results.parquet').exists() for r in p.run]]
-    workers = n_workers(spec.workers if workers is None else workers)
     configs = dict(zip(todo.run, todo.config.map(to_dict)))
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
               'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
 from transformers.utils import logging as hf_logging
-from .core import (PetriError, check, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
+from .core import (PetriError, check, check_number, check_seed, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
                         read_json, read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
@@ -52,11 +52,13 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check(self.epochs > 0, f"epochs must be positive, got {self.epochs}")
+        check_number(self.epochs, 'epochs')
+        check_number(self.lr, 'lr')
+        check_number(self.weight_decay, 'weight_decay', zero_ok=True)
+        check_number(self.min_delta, 'min_delta', zero_ok=True)
+        check_seed(self.seed)
         check(isinstance(self.batch_size, int) and self.batch_size > 0, f"batch_size must be a positive integer, got {self.batch_size!r}")
-        check(self.lr > 0, f"lr must be positive, got {self.lr}")
         check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0, f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
-        check(self.weight_decay >= 0, f"weight_decay must be non-negative, got {self.weight_decay}")
         check(self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         check(isinstance(self.evals, int) and self.evals >= 1, f"evals must be a positive integer, got {self.evals!r}")
         check(self.eval_size is None or self.eval_size > 0, f"eval_size must be positive or None, got {self.eval_size}")

@@ -34,6 +34,9 @@ def unification_ratios(reps, fact, language, variant: str = 'same_fact') -> np.n
     reps = np.asarray(reps, dtype=np.float64)
     check(reps.ndim == 2 and len(reps) == len(fact) == len(language),
           f"reps must be (n, d) with n labels each; got {reps.shape}, {len(fact)} facts, {len(language)} languages")
+    check(len(reps) > 0, "no representations to score")
+    check(np.isfinite(reps).all(), "representations must be finite (they hold inf or NaN)")
+    reps = reps / np.abs(reps).max(axis=1, keepdims=True).clip(min=np.finfo(np.float64).tiny)   # scale first: no norm overflows
     norms = np.linalg.norm(reps, axis=1, keepdims=True)
     check((norms > 0).all(), "representations must be non-zero vectors")
     u = reps / norms
