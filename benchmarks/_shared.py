@@ -5,7 +5,8 @@ import tempfile
 from pathlib import Path
 import torch
 from petri.dish import build_dataset, load_dataset
-from petri.train import PRESETS, IGNORE, encode
+from petri.config import PRESETS
+from petri.train import IGNORE, encode
 
 def preset_data(preset: str, device='cpu'):
     "The run config of `preset`, its dataset (built in a temporary directory) and the dataset's tensors on `device`."

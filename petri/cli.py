@@ -6,13 +6,14 @@
 from __future__ import annotations
 import argparse, sys
 from pathlib import Path
+from . import __version__
 from .core import PetriError, read_json
 from .kg import KnowledgeGraph
-from .dish import PRESETS, TOKENIZERS, build_dataset, data_config
+from .dish import PRESETS as DATA_PRESETS, TOKENIZERS, build_dataset, data_config
 from .datasets import UNITS, VARIANTS
-from .unify import unification_monitor
-from .models import ARCHITECTURES, SCALES
-from .train import PRESETS as RUN_PRESETS, LOSSES, KEEP, run_config, train
+from .config import ARCHITECTURES, KEEP, LOSSES, PRESETS, SCALES, run_config
+# training and sweeps import torch (seconds): their commands import them when they run, so that --help and
+# mistakes in the arguments answer at once
 
 # %% auto #0
 __all__ = ['parser', 'main']
@@ -23,10 +24,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+def _path(value: str) -> Path:
+    "A path argument: an empty one would silently mean the working directory."
+    if not value.strip(): raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(value)
+
 # %% ../nbs/90_cli.ipynb #839576bd
 def _add_data(sub):
     p = sub.add_parser('data', help='build a dataset directory', description='Build a Petri-dish dataset directory.')
-    p.add_argument('--preset', default='quick', choices=list(PRESETS), help='named scale (default: quick)')
+    p.add_argument('--preset', default='quick', choices=list(DATA_PRESETS), help='named scale (default: quick)')
     p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
     p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
     p.add_argument('--seed', type=int, help='seed of the split into parallel, monolingual and test data')
@@ -35,8 +41,8 @@ def _add_data(sub):
     p.add_argument('--language-ratio', type=float, help='monolingual people in language 0 per person in language 1')
     p.add_argument('--templates', type=int, dest='n_templates', help='templates per fact type and language')
     p.add_argument('--people', type=int, dest='n_people', help='people in the knowledge graph')
-    p.add_argument('--kg', type=Path, help='reuse the knowledge graph saved in this dataset directory')
-    p.add_argument('--out', type=Path, required=True, help='output directory (created atomically)')
+    p.add_argument('--kg', type=_path, help='reuse the knowledge graph saved in this dataset directory')
+    p.add_argument('--out', type=_path, required=True, help='output directory (created atomically)')
     p.set_defaults(func=_data)
 
 def _data(args) -> int:
@@ -52,8 +58,8 @@ def _data(args) -> int:
 # %% ../nbs/90_cli.ipynb #d0e32091
 def _add_train(sub):
     p = sub.add_parser('train', help='train a model and evaluate it', description='Train a model from scratch on a Petri-dish dataset.')
-    p.add_argument('--preset', default='quick', choices=list(RUN_PRESETS), help='named scale of data and training (default: quick)')
-    p.add_argument('--data', type=Path, help='train on this existing dataset directory instead of building one into OUT/data')
+    p.add_argument('--preset', default='quick', choices=list(PRESETS), help='named scale of data and training (default: quick)')
+    p.add_argument('--data', type=_path, help='train on this existing dataset directory instead of building one into OUT/data')
     p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
     p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
     p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
@@ -68,10 +74,12 @@ def _add_train(sub):
     p.add_argument('--early-stop', action='store_true', default=None, help='stop once train and in-language accuracy plateau')
     p.add_argument('--device', choices=['cpu', 'cuda'], help='where to train (default: cpu)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
-    p.add_argument('--out', type=Path, required=True, help='run directory (resumed if it holds an interrupted run)')
+    p.add_argument('--out', type=_path, required=True, help='run directory (resumed if it holds an interrupted run)')
     p.set_defaults(func=_train)
 
 def _train(args) -> int:
+    from petri.train import train
+    from petri.unify import unification_monitor
     names = ('parallel', 'parallel_unit', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
     cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
@@ -88,8 +96,8 @@ def _workers(value: str):
 
 def _add_sweep(sub):
     p = sub.add_parser('sweep', help='run a sweep of training runs', description='Run or resume a sweep declared in a YAML spec.')
-    p.add_argument('spec', type=Path, help='sweep spec (YAML)')
-    p.add_argument('--out', type=Path, required=True, help='sweep directory (runs are resumed and reused)')
+    p.add_argument('spec', type=_path, help='sweep spec (YAML)')
+    p.add_argument('--out', type=_path, required=True, help='sweep directory (runs are resumed and reused)')
     p.add_argument('--engine', choices=['local', 'ray'], default='local', help='local processes (default) or a Ray cluster')
     p.add_argument('--address', help="Ray cluster address: 'auto' or HOST:PORT (default: a local Ray instance)")
     p.add_argument('--workers', type=_workers, help="parallel local runs: an integer or 'auto' (default: the spec's)")
@@ -107,6 +115,7 @@ def _sweep(args) -> int:
 def parser() -> argparse.ArgumentParser:
     "The `petri` argument parser with all its subcommands."
     p = _Parser(prog='petri', description='petri: cross-lingual knowledge transfer in a Petri dish.')
+    p.add_argument('--version', action='version', version=f'petri {__version__}')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     _add_data(sub)
     _add_train(sub)

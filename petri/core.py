@@ -4,13 +4,13 @@
 
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
-import dataclasses, hashlib, json, math, os, shutil, tempfile, typing
+import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, typing
 from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json',
-           'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes']
+           'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes', 'locked']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -54,6 +54,35 @@ def config_hash(cfg) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()[:12]
 
 # %% ../nbs/01_core.ipynb #c2fb5035
+def _owner() -> str:
+    "This process, as written into its temporary names: host and process id."
+    return f"{re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())}-{os.getpid()}"
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass              # another user's process: alive
+    return True
+
+def _remove_stale(target: Path):
+    """Remove the temporary siblings of `target` left by processes of this host that died (kill -9, power loss)
+    before they could clean up; a live process's temporary (a concurrent writer) is left alone."""
+    stale = re.compile(rf"\.{re.escape(target.name)}\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[^.]+\.tmp")
+    host = _owner().rsplit('-', 1)[0]
+    for p in target.parent.iterdir() if target.parent.is_dir() else ():
+        m = stale.fullmatch(p.name)
+        if m and m['host'] == host and not _alive(int(m['pid'])):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+def _named(target: Path, make):
+    "`make()`, with an OS error about its hidden temporary reported as one about `target`, the path the user gave."
+    try: return make()
+    except OSError as e: raise OSError(e.errno, e.strerror, str(target)) from None
+
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
+
 @contextmanager
 def atomic_dir(out):
     "Yield a temporary directory that becomes `out` only if the block completes."
@@ -61,8 +90,10 @@ def atomic_dir(out):
     check(not out.exists() or out.is_dir(), f"{out} exists and is not a directory")
     check(not out.exists() or not any(out.iterdir()), f"{out} exists and is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{out.name}.', suffix='.tmp', dir=out.parent))
+    _remove_stale(out)
+    tmp = _named(out, lambda: Path(tempfile.mkdtemp(prefix=f'.{out.name}.{_owner()}.', suffix='.tmp', dir=out.parent)))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())        # mkdtemp makes it private; a result is as readable as any new directory
         yield tmp
         if out.exists(): out.rmdir()
         os.rename(tmp, out)
@@ -73,10 +104,12 @@ def atomic_dir(out):
 def _atomic_file(path, write):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    _remove_stale(path)
+    fd, tmp = _named(path, lambda: tempfile.mkstemp(prefix=f'.{path.name}.{_owner()}.', suffix='.tmp', dir=path.parent))
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())        # mkstemp makes it private
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -133,3 +166,17 @@ def in_processes(fn, jobs: list[dict], workers=1):
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn')) as pool:
         for f in as_completed([pool.submit(fn, **job, threads=threads) for job in jobs]): yield f.result()
+
+# %% ../nbs/01_core.ipynb #610ffc37
+@contextmanager
+def locked(path, wait: bool = True):
+    """Hold an exclusive advisory lock on the file or directory `path` (a missing file is created) inside the block;
+    wait for it, or with `wait=False` raise `PetriError` if another process holds it."""
+    path = Path(path)
+    if not path.is_dir(): path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDONLY if path.is_dir() else os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError: raise PetriError(f"{path} is in use by another process; wait for it to finish or choose another") from None
+        yield
+    finally: os.close(fd)                   # closing the descriptor releases the lock

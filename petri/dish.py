@@ -10,17 +10,18 @@ from pathlib import Path
 import pandas as pd
 from . import __version__
 from .core import PetriError, check, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
-from .kg import KGConfig, KnowledgeGraph, make_kg
+from .kg import FACT_TYPES, KGConfig, KnowledgeGraph, make_kg
 from .languages import LanguageConfig, Languages, make_languages
 from .datasets import SplitConfig, COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
-from .tokenizers import make_tokenizer
+
 
 # %% auto #0
-__all__ = ['TOKENIZERS', 'PRESETS', 'DataConfig', 'preset_name', 'data_config', 'dataset_stats', 'build_dataset', 'Dataset',
-           'load_dataset']
+__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'PRESETS', 'DataConfig', 'preset_name', 'data_config', 'dataset_stats', 'build_dataset',
+           'Dataset', 'load_dataset']
 
 # %% ../nbs/14_dish.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
+MAX_EXAMPLES = 10_000_000   # a bound on the memory a dataset takes: 125 times the paper preset's 80,000 examples
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -32,6 +33,9 @@ class DataConfig:
 
     def __post_init__(self):
         check(self.tokenizer in TOKENIZERS, f"unknown tokenizer {self.tokenizer!r}; choose one of {', '.join(TOKENIZERS)}")
+        rows = self.kg.n_people * len(FACT_TYPES) * self.languages.n_templates * self.languages.n_languages
+        check(rows <= MAX_EXAMPLES, f"{self.kg.n_people:,} people with {self.languages.n_templates} templates in {self.languages.n_languages} "
+              f"languages make about {rows:,} examples; a dataset holds at most {MAX_EXAMPLES:,} (petri.dish.MAX_EXAMPLES; raise it if you mean more)")
         cased = TOKENIZERS[self.tokenizer][1]
         if self.languages.cased != cased:
             object.__setattr__(self, 'languages', dataclasses.replace(self.languages, cased=cased))
@@ -95,6 +99,8 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
     check(kg.config == cfg.kg, "the given knowledge graph was built from another KGConfig than this dataset's")
     langs = make_languages(cfg.languages, kg)
     examples = make_examples(kg, langs, cfg.split)
+    from petri.tokenizers import make_tokenizer      # here, not at the top: transformers is slow to import, and petri.config
+                                                     # (the command line's settings) must not pay for it
     tokenizer = make_tokenizer(TOKENIZERS[cfg.tokenizer][0], examples.text)
     with atomic_dir(out) as tmp:
         kg.save(tmp)
@@ -133,6 +139,7 @@ def load_dataset(path) -> Dataset:
     examples = read_parquet(path/'examples.parquet')
     missing = sorted(set(COLUMNS) - set(examples.columns))
     check(not missing, f"{path/'examples.parquet'} lacks column(s) {', '.join(missing)}")
+    check((examples.split == 'train').any(), f"{path/'examples.parquet'} has no training examples")
     check((path/'tokenizer'/'tokenizer.json').is_file(), f"missing tokenizer in {path/'tokenizer'}")
     try: tokenizer = AutoTokenizer.from_pretrained(path/'tokenizer')
     except Exception as e: raise PetriError(f"corrupted tokenizer in {path/'tokenizer'}: {e}".splitlines()[0]) from None

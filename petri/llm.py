@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import PetriError, atomic_dir, check, read_parquet, write_parquet
-from .models import build_model, model_config, no_progress_bars
+from .config import model_config
+from .models import build_model, no_progress_bars
 from .train import IGNORE, lm_loss
 from .unify import unification_ratios
 
@@ -525,6 +526,8 @@ def analyze(eclektic, flores, models: Sequence[str], paraphrase: Callable | None
     check(out is None or not Path(out).exists() or (Path(out).is_dir() and not any(Path(out).iterdir())),
           f"{out} exists and is not an empty directory")
     questions = load_eclektic(eclektic, languages)
+    if progress: progress(f"{eclektic}: {questions.fact.nunique()} questions in {questions.language.nunique()} languages "
+                          f"({', '.join(sorted(set(questions.language)))})")
     check(source in set(questions.source_language), f"no question has source language {source!r}, the `source` of the correlations")
     sentences = load_flores(flores, sorted(set(questions.language)))
     points = datapoints(questions, paraphrase)

@@ -4,54 +4,13 @@
 
 # %% ../nbs/20_models.ipynb #a352389f
 from __future__ import annotations
-import dataclasses
 from contextlib import contextmanager
-from dataclasses import dataclass
 import torch
 from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
-from .core import check
+from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'SCALES', 'ModelConfig', 'model_config', 'hf_config', 'build_model', 'n_parameters',
-           'no_progress_bars']
-
-# %% ../nbs/20_models.ipynb #3786ff05
-ARCHITECTURES = ('gemma2', 'pythia')
-
-@dataclass(frozen=True)
-class ModelConfig:
-    "The architecture and shape of a model; the vocabulary comes from the tokenizer."
-    arch: str = 'gemma2'
-    hidden: int = 128
-    intermediate: int = 512
-    layers: int = 6
-    heads: int = 4
-    kv_heads: int = 1        # Gemma-2 only: key/value heads shared by groups of query heads
-    head_dim: int = 64       # Gemma-2 only; Pythia uses hidden // heads
-
-    def __post_init__(self):
-        check(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
-        for k in ('hidden', 'intermediate', 'layers', 'heads', 'kv_heads', 'head_dim'):
-            v = getattr(self, k)
-            check(isinstance(v, int) and v > 0, f"model {k} must be a positive integer, got {v!r}")
-        check(self.heads % self.kv_heads == 0, f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
-        check(self.arch != 'pythia' or self.hidden % self.heads == 0,
-              f"pythia needs hidden ({self.hidden}) divisible by heads ({self.heads})")
-
-SCALES = {
-    'smoke': ModelConfig(hidden=32, intermediate=128, layers=1, heads=2, head_dim=16),
-    '0.1x': ModelConfig(hidden=64, intermediate=256, layers=2, heads=4, head_dim=32),
-    '1x': ModelConfig(),
-    '10x': ModelConfig(hidden=256, intermediate=1024, layers=16, heads=8, head_dim=64),
-}
-
-def model_config(scale: str = '1x', arch: str = 'gemma2', **overrides) -> ModelConfig:
-    "The shape of `scale` for architecture `arch`, with fields changed by name."
-    check(scale in SCALES, f"unknown model scale {scale!r}; choose one of {', '.join(SCALES)}")
-    names = {f.name for f in dataclasses.fields(ModelConfig)}
-    unknown = sorted(set(overrides) - names)
-    check(not unknown, f"unknown model setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-    return dataclasses.replace(SCALES[scale], arch=arch, **overrides)
+__all__ = ['hf_config', 'build_model', 'n_parameters', 'no_progress_bars']
 
 # %% ../nbs/20_models.ipynb #de42445a
 def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):

@@ -4,9 +4,11 @@
 
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
-from .core import check, in_processes, n_workers   # petri first: it sets passive OpenMP waits before torch starts OpenMP
-from .train import IGNORE, RunState, TrainConfig, _open, _prepare, _train, make_optimizer
+from .core import check, in_processes, locked, n_workers   # petri first: it sets passive OpenMP waits before torch starts OpenMP
+from .config import TrainConfig
+from .train import IGNORE, RunState, _open, _prepare, _train, make_optimizer
 import copy, dataclasses, math
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Sequence
 import torch
@@ -230,10 +232,13 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
         from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
         for _ in in_processes(_train_in_process, jobs, workers): pass
         return outs
-    for members in groups.values():
-        states = [state for _, state in members]
-        if len(states) == 1 and not compile: _train(states[0], progress)
-        else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)), compile)
+    with ExitStack() as held:                     # no other process trains in these directories meanwhile
+        for members in groups.values():
+            for _, state in members: held.enter_context(locked(state.out, wait=False))
+        for members in groups.values():
+            states = [state for _, state in members]
+            if len(states) == 1 and not compile: _train(states[0], progress)
+            else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)), compile)
     return outs
 
 def _train_in_process(threads: int, **job):

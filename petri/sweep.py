@@ -4,17 +4,17 @@
 
 # %% ../nbs/40_sweep.ipynb #2b88cd4d
 from __future__ import annotations
-import dataclasses, fcntl, itertools, math, os, re, shutil, sys, time, traceback
+import dataclasses, itertools, math, os, re, shutil, sys, time, traceback
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (PetriError, check, check_seed, config_hash, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
+from .core import (PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
                         write_json, write_parquet)
-from .dish import PRESETS
-from .models import SCALES, ModelConfig, no_progress_bars
-from .train import RunConfig, TrainConfig, _data_value, checkpoints, resolve_device, run_config, train
+from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
+from .models import no_progress_bars
+from .train import checkpoints, resolve_device, train
 from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 
@@ -141,7 +141,7 @@ def setting_value(cfg: RunConfig, key: str):
     if key == 'data_seed': return cfg.data.split.seed
     if key in {f.name for f in dataclasses.fields(TrainConfig)}: return getattr(cfg.train, key)
     if key in {f.name for f in dataclasses.fields(ModelConfig)}: return getattr(cfg.train.model, key)
-    return _data_value(cfg.data, key)
+    return data_setting(cfg.data, key)
 
 def plan(spec: SweepSpec) -> pd.DataFrame:
     "One row per distinct run of `spec`: its `run` id, its settings, and its `config` (a `RunConfig`)."
@@ -196,15 +196,6 @@ def perform_run(config: dict, run_dir, threads: int | None = None, analysis: dic
     return run
 
 # %% ../nbs/40_sweep.ipynb #290eb885
-@contextmanager
-def _locked(path: Path):
-    "Hold an exclusive advisory lock on `path` (released by the OS if the process dies)."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, 'a') as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
-
 def _skipped(out: Path, run: str, retry_failed: bool) -> dict | None:
     "The status of a run not to execute (done, or failed and not retried); None for a run to execute, whose old failure is cleared."
     if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
@@ -227,7 +218,7 @@ def execute(out, run: str, config: dict, notebook: str | None = None, analysis: 
     "Run `run` of a sweep in `out` unless it is done (or failed, unless retried); returns its status."
     out = Path(out)
     if (out/run/'results.parquet').exists(): return {'run': run, 'status': 'done', 'error': None}
-    with _locked(out/'.locks'/run):
+    with locked(out/'.locks'/run):
         if skipped := _skipped(out, run, retry_failed): return skipped
         start = time.perf_counter()
         try:
@@ -272,7 +263,7 @@ def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | No
     "Run the runs `runs` of a sweep in `out` that are not done (or failed, unless retried), trained together; returns their statuses."
     out = Path(out)
     with ExitStack() as locks:
-        for run in sorted(runs): locks.enter_context(_locked(out/'.locks'/run))
+        for run in sorted(runs): locks.enter_context(locked(out/'.locks'/run))
         statuses = {run: _skipped(out, run, retry_failed) for run in runs}
         todo = [(run, config) for run, config in zip(runs, configs) if statuses[run] is None]
         start, error = time.perf_counter(), None

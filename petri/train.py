@@ -5,7 +5,7 @@
 # %% ../nbs/21_train.ipynb #2e70d8e7
 from __future__ import annotations
 from . import __version__                # petri first: it sets passive OpenMP waits before torch starts OpenMP
-import dataclasses, math, os, shutil, time
+import dataclasses, math, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,83 +13,21 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
-from transformers.utils import logging as hf_logging
-from .core import (PetriError, check, check_number, check_seed, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
-                        read_json, read_parquet)
+from .core import (PetriError, check, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
+                        read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
-from .dish import DataConfig, Dataset, build_dataset, data_config, load_dataset, preset_name
-from .models import ModelConfig, SCALES, model_config, build_model, no_progress_bars
+from .dish import DataConfig, Dataset, build_dataset, load_dataset
+from .config import RunConfig, TrainConfig
+from .models import build_model, no_progress_bars
 
 # %% auto #0
-__all__ = ['LOSSES', 'KEEP', 'TRAIN_PRESETS', 'DATA_OVERRIDES', 'PRESETS', 'IGNORE', 'PRECISIONS', 'EVALUATIONS', 'TrainConfig',
-           'RunConfig', 'run_config', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer',
+__all__ = ['IGNORE', 'PRECISIONS', 'EVALUATIONS', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer',
            'score', 'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints', 'save_checkpoint',
            'load_model', 'load_trainer_state', 'resolve_device', 'RunState', 'train', 'dynamics_chart',
            'fact_type_chart']
 
-# %% ../nbs/21_train.ipynb #25ec3750
-LOSSES = ('attribute', 'sequence')
-KEEP = ('all', 'last')
-
-@dataclass(frozen=True)
-class TrainConfig:
-    "How to train a model on a dataset."
-    model: ModelConfig = ModelConfig()
-    epochs: float = 100
-    batch_size: int = 128
-    lr: float = 3e-4
-    warmup_steps: int = 100
-    weight_decay: float = 0.2
-    loss: str = 'sequence'           # or 'attribute'
-    evals: int = 40                  # evaluations at log-spaced steps, besides the one at step 0
-    eval_size: int | None = None     # examples per split evaluated (a fixed random subset); None: all
-    keep: str = 'all'                # checkpoints kept: 'all' (one per evaluation) or 'last'
-    early_stop: bool = False
-    patience: int = 5
-    min_delta: float = 0.005
-    device: str = 'cpu'
-    seed: int = 0
-
-    def __post_init__(self):
-        check_number(self.epochs, 'epochs')
-        check_number(self.lr, 'lr')
-        check_number(self.weight_decay, 'weight_decay', zero_ok=True)
-        check_number(self.min_delta, 'min_delta', zero_ok=True)
-        check_seed(self.seed)
-        check(isinstance(self.batch_size, int) and self.batch_size > 0, f"batch_size must be a positive integer, got {self.batch_size!r}")
-        check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0, f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
-        check(self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        check(isinstance(self.evals, int) and self.evals >= 1, f"evals must be a positive integer, got {self.evals!r}")
-        check(self.eval_size is None or self.eval_size > 0, f"eval_size must be positive or None, got {self.eval_size}")
-        check(self.keep in KEEP, f"unknown checkpoint policy {self.keep!r}; choose one of {', '.join(KEEP)}")
-        check(isinstance(self.patience, int) and self.patience >= 1, f"patience must be a positive integer, got {self.patience!r}")
-        check(self.device == 'cpu' or self.device.split(':')[0] == 'cuda', f"unknown device {self.device!r}; choose cpu or cuda")
-
-@dataclass(frozen=True)
-class RunConfig:
-    "A training run: the data, how to train on it, and optionally an existing dataset directory holding the data."
-    data: DataConfig = DataConfig()
-    train: TrainConfig = TrainConfig()
-    dataset: str | None = None       # None: the dataset is built into the run directory
-
-TRAIN_PRESETS = {
-    'smoke': TrainConfig(model=SCALES['smoke'], epochs=4, warmup_steps=5, lr=3e-3, evals=8, eval_size=200, keep='last'),
-    'quick': TrainConfig(model=SCALES['0.1x'], epochs=15, lr=1e-2, evals=25, eval_size=500),
-    'paper': TrainConfig(),
-}
-# data settings that differ from the data preset of the same name
-DATA_OVERRIDES = {'quick': {'n_people': 300, 'n_templates': 10}}
-PRESETS = {k: RunConfig(data_config(k, **DATA_OVERRIDES.get(k, {})), v) for k, v in TRAIN_PRESETS.items()}
-
-# %% ../nbs/21_train.ipynb #9e00f8f5
-def _data_value(cfg: DataConfig, key: str):
-    "The value of data setting `key` in `cfg`, looked up the way `data_config` assigns it."
-    if key == 'tokenizer': return cfg.tokenizer
-    for part in (cfg.split, cfg.languages, cfg.kg):
-        if key in {f.name for f in dataclasses.fields(part)}: return getattr(part, key)
-    raise PetriError(f"unknown data setting {key!r}")
-
+# %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
     "Load the dataset directory at `path` and check that it was built from `data`."
     ds = load_dataset(path)
@@ -97,26 +35,6 @@ def _check_dataset(path, data: DataConfig) -> Dataset:
           f"dataset {path} was built with the {ds.config.tokenizer!r} tokenizer, but the run asks for {data.tokenizer!r}")
     check(ds.config == data, f"dataset {path} was built from another data config than the run's (id {ds.id}, the run's is {config_hash(data)})")
     return ds
-
-def run_config(preset: str | None = None, dataset=None, **overrides) -> RunConfig:
-    "The run config of `preset` (see `preset_name`), with settings changed by name, optionally on the existing dataset directory `dataset`."
-    preset = preset_name(preset)
-    run = PRESETS[preset]
-    train_names = {f.name for f in dataclasses.fields(TrainConfig)} - {'model'}
-    model_names = {f.name for f in dataclasses.fields(ModelConfig)}
-    train = {k: overrides.pop(k) for k in list(overrides) if k in train_names}
-    shape = {k: overrides.pop(k) for k in list(overrides) if k in model_names}
-    scale = overrides.pop('scale', None)
-    model = model_config(scale, shape.pop('arch', run.train.model.arch), **shape) if scale else dataclasses.replace(run.train.model, **shape)
-    if 'data_seed' in overrides: overrides['seed'] = overrides.pop('data_seed')
-    if dataset is None:
-        data = data_config(preset, **(DATA_OVERRIDES.get(preset, {}) | overrides))
-    else:
-        data = load_dataset(dataset).config
-        for k, v in overrides.items():
-            check(_data_value(data, k) == v, f"dataset {dataset} was built with {k}={_data_value(data, k)!r}, not {v!r}")
-        dataset = str(Path(dataset).resolve())
-    return RunConfig(data, dataclasses.replace(run.train, model=model, **train), dataset)
 
 # %% ../nbs/21_train.ipynb #ccb469bf
 IGNORE = -100
@@ -232,13 +150,10 @@ def checkpoints(run) -> dict[int, Path]:
 
 def save_checkpoint(path, model, tokenizer, trainer_state: dict):
     "Write model, tokenizer and trainer state (step, time, optimizer and scheduler state dicts) to the checkpoint directory `path`, atomically."
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()          # no progress bar for writing a two-megabyte file
-    with atomic_dir(path) as tmp:
+    with no_progress_bars(), atomic_dir(path) as tmp:   # no progress bar for writing a two-megabyte file
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         torch.save(trainer_state, tmp/'trainer_state.pt')
-    if bars: hf_logging.enable_progress_bar()
 
 def load_model(path, step: int | None = None, device='cpu'):
     "The model of a checkpoint directory, or of a run directory's checkpoint at `step` (default: the last)."
@@ -386,8 +301,15 @@ class RunState:
     def record(self, model, trainer_state: dict, running: float) -> pd.Series:
         """Evaluate `model`, append the metrics and write them, log, and write a checkpoint with `trainer_state`
         (the optimizer's and scheduler's state dicts); decide on early stopping. Returns the accuracies by split."""
+        advice = (f"lower the learning rate (lr {self.tc.lr:g}); {self.out} keeps the steps before, remove it to start over "
+                  "with other settings")
+        check((self.step == 0 or math.isfinite(running)) and all(torch.isfinite(p).all() for p in model.parameters()),
+              f"training diverged before step {self.step} (loss {running:.4g}, or weights no longer finite): {advice}")
         rows = evaluate(model, self.data, self.eval_idx)
-        for f in self.metrics: rows = rows.merge(f(model, self.data, self.eval_idx), on=['split', 'fact_type'], how='left')
+        for f in self.metrics:
+            try: rows = rows.merge(f(model, self.data, self.eval_idx), on=['split', 'fact_type'], how='left')
+            except PetriError as e:   # a metric of a broken model (zero or infinite activations): say what probably broke it
+                raise PetriError(f"step {self.step}: {e}; the model has probably diverged: {advice}") from None
         rows = rows.assign(step=self.step, epoch=self.step / self.steps_per_epoch)
         self.history = pd.concat([self.history, rows], ignore_index=True) if len(self.history) else rows
         write_parquet(self.history, self.out/'metrics.parquet')
@@ -420,7 +342,7 @@ def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[C
     run, ds, resume = _prepare(source, out, train_cfg, precision)
     if (out/'summary.json').exists(): return out
     ds = _open(run, ds, out, precision)
-    return _train(RunState(run, ds, out, resume, metrics, precision), progress)
+    with locked(out, wait=False): return _train(RunState(run, ds, out, resume, metrics, precision), progress)
 
 def _train(state: RunState, progress: bool) -> Path:
     "The training loop of `train`: one model, one optimizer, one `RunState`."

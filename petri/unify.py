@@ -110,7 +110,7 @@ def _score_or_nan(reps, fact, language) -> float:
 def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
     """The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with
     the unification monitor, together where they can be, in `workers` processes."""
-    from petri.train import run_config
+    from petri.config import run_config
     from petri.multirun import train_runs
     configs = [run_config(preset, **s) for s in settings]
     return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()],

@@ -25,7 +25,8 @@ def one_line_error(status, err, *words):
 @pytest.mark.parametrize('argv, words', [
     (['data', '--preset', 'smoke', '--seed', '-1'], ['seed must be an integer in [0, 2**32)']),
     (['data', '--preset', 'smoke', '--seed', '99999999999999999999'], ['seed must be an integer']),
-    (['data', '--preset', 'smoke', '--templates', '1000000'], ['needs about']),
+    (['data', '--preset', 'smoke', '--templates', '1000000'], ['a dataset holds at most']),
+    (['data', '--preset', 'smoke', '--people', '2', '--templates', '100000'], ['needs about']),
     (['data', '--preset', 'smoke', '--parallel', 'nan'], ['parallel must be a fraction']),
     (['data', '--preset', 'smoke', '--language-ratio', 'inf'], ['language_ratio']),
     (['data', '--preset', 'smoke', '--parallel-unit', 'fact'], ['parallel-unit']),
@@ -186,3 +187,194 @@ def test_full_disk_during_data_is_one_line_and_leaves_nothing(capsys, tmp_path, 
     status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(tmp_path / 'd'))
     one_line_error(status, err, 'No space left on device', 'examples.parquet')
     assert not list(tmp_path.iterdir())                      # no half-written dataset, no temporary directory
+
+
+# --- OS errors name the path the user gave (not a hidden temporary), and leave nothing behind
+
+def test_an_output_under_proc_is_one_line(capsys):
+    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--out', '/proc/petri-test/d'), '/proc/petri-test')
+
+
+def test_a_sweep_out_that_is_a_file_is_one_line(capsys, tmp_path):
+    spec, out = tmp_path / 's.yml', tmp_path / 'afile'
+    spec.write_text("name: s\npreset: smoke\ngrid: {parallel: [0.1]}\n")
+    out.write_text('x')
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--out', str(out)), str(out))
+    assert out.read_text() == 'x'
+
+
+def test_a_read_only_file_system_is_one_line(capsys, tmp_path, monkeypatch):
+    "Root writes through permissions and CI cannot mount, so the read-only file system is simulated where the temporary is made."
+    import errno, tempfile
+    def read_only(*a, **kw): raise OSError(errno.EROFS, 'Read-only file system', kw.get('dir'))
+    monkeypatch.setattr(tempfile, 'mkdtemp', read_only)
+    status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(tmp_path / 'ro' / 'd'))
+    one_line_error(status, err, 'Read-only file system', str(tmp_path / 'ro' / 'd'))
+    assert not (tmp_path / 'ro' / 'd').exists()
+
+
+def test_full_disk_during_training_is_one_line_and_the_rerun_resumes(capsys, tmp_path, monkeypatch):
+    import errno
+    from petri import train
+    real, calls = train.write_parquet, []
+    def fills_up(df, path):
+        calls.append(path)
+        if len(calls) == 3: raise OSError(errno.ENOSPC, 'No space left on device', str(path))
+        real(df, path)
+    monkeypatch.setattr(train, 'write_parquet', fills_up)
+    out = tmp_path / 'run'
+    argv = ['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]
+    one_line_error(*petri(capsys, *argv), 'No space left on device', 'metrics.parquet')
+    monkeypatch.setattr(train, 'write_parquet', real)
+    assert petri(capsys, *argv)[0] == 0                                   # the corrected rerun resumes the run
+    assert 'resumed at step' in (out / 'train.log').read_text() and (out / 'summary.json').exists()
+    assert not [p for p in out.rglob('.*.tmp')]
+
+
+# --- broken dataset directories given with --data fail before the run directory exists
+
+def _broken_dataset(tmp_path, how):
+    import pandas as pd
+    from petri.dish import build_dataset, data_config
+    d = build_dataset(data_config('smoke'), tmp_path / 'data')
+    ex = d / 'examples.parquet'
+    if how == 'no rows': pd.read_parquet(ex).iloc[:0].to_parquet(ex, index=False)
+    if how == 'no column': pd.read_parquet(ex).drop(columns='attribute').to_parquet(ex, index=False)
+    if how == 'truncated': ex.write_bytes(ex.read_bytes()[:200])
+    if how == 'tokenizer': (d / 'tokenizer' / 'tokenizer.json').write_text('{"not": "a tokenizer"}')
+    if how == 'config': (d / 'config.json').write_text('[1, 2]')
+    return d
+
+
+@pytest.mark.parametrize('how, words', [('no rows', 'has no training examples'), ('no column', 'lacks column(s) attribute'),
+                                        ('truncated', 'corrupted parquet file'), ('tokenizer', 'corrupted tokenizer'),
+                                        ('config', 'is not a petri dataset config')])
+def test_broken_datasets_fail_before_the_run_exists(capsys, tmp_path, how, words):
+    d = _broken_dataset(tmp_path, how)
+    out = tmp_path / 'run'
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--data', str(d), '--out', str(out)), words)
+    assert not out.exists()
+
+
+# --- leftovers: a killed command's temporary goes with the next run; one run directory, one process
+
+def test_a_data_build_killed_by_sigkill_leaves_nothing_after_the_rerun(tmp_path):
+    import os, signal, subprocess, sys, time
+    out = tmp_path / 'd'
+    argv = [sys.executable, '-c', 'import sys; from petri.cli import main; sys.exit(main(sys.argv[1:]))', 'data', '--preset', 'quick', '--out', str(out)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not any(p.name.endswith('.tmp') for p in tmp_path.iterdir()):
+        time.sleep(0.005)
+    assert proc.poll() is None, "the build ended before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL); proc.wait()
+    assert [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]                 # what kill -9 leaves
+    assert subprocess.run(argv, capture_output=True).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['d']                        # the rerun removed it
+
+
+def test_two_trainings_in_one_directory_are_refused(capsys, tmp_path):
+    import subprocess, sys
+    from petri.core import locked
+    out = tmp_path / 'run'
+    argv = ['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]
+    assert petri(capsys, *argv)[0] == 0
+    (out / 'summary.json').unlink()                                                  # an interrupted run, to resume
+    holder = subprocess.Popen([sys.executable, '-c', f"from petri.core import locked; import time\nwith locked({str(out)!r}): print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()                                                     # another process trains there now
+        one_line_error(*petri(capsys, *argv), 'is in use by another process')
+    finally: holder.kill(); holder.wait()
+    assert petri(capsys, *argv)[0] == 0                                               # free again: it resumes
+
+
+# --- the command line answers at once and without torch
+
+def test_argument_errors_and_help_do_not_load_torch():
+    import subprocess, sys
+    code = ("import sys\nfrom petri.cli import main\nfor argv in (['train', '--epochs', 'x', '--out', 'o'], ['--help'], ['--version']):\n"
+            "    try: main(argv)\n    except SystemExit as e: print(e.code)\n"
+            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
+    assert r.stdout.split('\n')[-2:] == ['[]', ''] and 'petri 0' in r.stdout, r.stdout + r.stderr
+    assert 'petri train: error: argument --epochs' in r.stderr
+
+
+# --- twenty-odd more, found by trying
+
+@pytest.mark.parametrize('argv, words', [
+    (['data', '--preset', 'smoke', '--out', ''], ['expected a path, got an empty string']),
+    (['data', '--preset', 'smoke', '--people', '0'], ['n_people must be an integer >= 2']),
+    (['data', '--preset', 'smoke', '--templates', '0'], ['need at least 2 templates']),
+    (['data', '--preset', 'smoke', '--parallel', '1.0'], ['parallel must be a fraction in [0, 1)']),
+    (['data', '--preset', 'smoke', '--people', '100000000'], ['a dataset holds at most 10,000,000']),
+    (['data', '--preset', 'smoke', '--seed', '1.5'], ['argument --seed: invalid int value']),
+    (['train', '--preset', 'smoke', '--scale', '3x'], ['argument --scale: invalid choice']),
+    (['train', '--preset', 'smoke', '--data', '/nonexistent/petri'], ['no dataset directory at /nonexistent/petri']),
+])
+def test_more_bad_settings(capsys, tmp_path, argv, words):
+    out = tmp_path / 'out'
+    status, err = petri(capsys, *(argv if '--out' in argv else [*argv, '--out', str(out)]))
+    one_line_error(status, err, *words)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize('kg, words', [('a file', 'missing file'), ('bad json', 'corrupted JSON')])
+def test_a_broken_kg_is_one_line(capsys, tmp_path, kg, words):
+    path = tmp_path / 'kg'
+    if kg == 'a file': path.write_text('x')
+    else: path.mkdir(); (path / 'kg.json').write_text('{bad')
+    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--kg', str(path), '--out', str(tmp_path / 'x')), words)
+    assert not (tmp_path / 'x').exists()
+
+
+@pytest.mark.parametrize('text, words', [
+    ('', 'expected a mapping'),
+    ('- a\n- b\n', 'expected a mapping'),
+    ('name: s\npreset: smoke\ngrid: {paralel: [0.1]}\n', "unknown data setting 'paralel'"),
+    ('name: s\npreset: smoke\nnotebook: nope.ipynb\ngrid: {parallel: [0.1]}\n', 'no experiment notebook at'),
+    ('name: ../../evil\npreset: smoke\ngrid: {parallel: [0.1]}\n', 'sweep name must be letters'),
+    ('name: s\npreset: smoke\nworkers: 0\ngrid: {parallel: [0.1]}\n', 'workers must be a positive integer'),
+    ('name: s\npreset: smoke\ngrid: {n_people: [100000000]}\n', 'a dataset holds at most'),
+    ('name: s\npreset: huge\ngrid: {parallel: [0.1]}\n', "unknown preset 'huge'"),
+])
+def test_more_bad_sweep_specs(capsys, tmp_path, text, words):
+    spec = tmp_path / 's.yml'
+    spec.write_text(text)
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 'out')), words)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_sweep_spec_that_is_a_directory(capsys, tmp_path):
+    one_line_error(*petri(capsys, 'sweep', str(tmp_path), '--out', str(tmp_path / 'out')), 'no sweep spec at')
+
+
+@pytest.fixture(scope='module')
+def interrupted(tmp_path_factory):
+    "A smoke run with its summary removed: an interrupted run that a rerun would resume."
+    import shutil
+    from petri.cli import main
+    out = tmp_path_factory.mktemp('interrupted') / 'run'
+    assert main(['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]) == 0
+    (out / 'summary.json').unlink()
+    return out, shutil
+
+
+@pytest.mark.parametrize('damage, words', [('checkpoint', 'corrupted checkpoint'), ('metrics', 'corrupted parquet file'),
+                                           ('trainer state', 'corrupted trainer state'), ('config', 'corrupted JSON')])
+def test_a_damaged_run_is_one_line(capsys, tmp_path, interrupted, damage, words):
+    src, shutil = interrupted
+    out = tmp_path / 'run'
+    shutil.copytree(src, out)
+    last = sorted((out / 'checkpoints').iterdir())[-1]
+    target = {'checkpoint': last / 'model.safetensors', 'metrics': out / 'metrics.parquet',
+              'trainer state': last / 'trainer_state.pt', 'config': out / 'config.json'}[damage]
+    target.write_bytes(target.read_bytes()[:40])
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)), words)
+
+
+@pytest.mark.parametrize('lr, words', [('1e3', 'training diverged before step'), ('1e20', 'the model has probably diverged')])
+def test_a_diverging_learning_rate_is_named(capsys, tmp_path, lr, words):
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '2', '--lr', lr, '--quiet', '--out', str(tmp_path / 'r')),
+                   words, 'lower the learning rate')

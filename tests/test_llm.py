@@ -149,9 +149,11 @@ def fixtures(tmp_path_factory):
 
 def test_analysis_on_fixtures(fixtures, tmp_path):
     models = [str(m) for m in fixtures['models']]
-    out = tmp_path / 'results'
+    out, said = tmp_path / 'results', []
     res = analyze(fixtures['eclektic'], fixtures['flores_plus'], models, paraphrase=load_paraphrases(fixtures['paraphrases']),
-                  batch_size=8, max_new_tokens=8, out=out)
+                  batch_size=8, max_new_tokens=8, out=out, progress=said.append)
+    # the first message says which languages the ECLeKTic file gave
+    assert said[0].endswith(f"languages ({', '.join(sorted(set(res['answers'].language)))})"), said[0]
     # every model answers the questions it was fitted to, and few others
     a = res['answers']
     fitted = np.array([(f, l) in fixtures['fitted'][m] for m, f, l in zip(a.model, a.fact, a.language)])

@@ -108,7 +108,8 @@ def test_run_interrupted_right_after_its_first_checkpoint_completes(tmp_path):
     "A run stopped between its step-0 checkpoint and its next evaluation (the earliest resumable state) still finishes."
     from petri.core import to_dict
     from petri.sweep import perform_run
-    from petri.train import run_config, train
+    from petri.config import run_config
+    from petri.train import train
     cfg = run_config('smoke', parallel=0.1, epochs=1, evals=3, n_people=60)
     calls = []
     def stop_at_second_evaluation(model, data, index):

@@ -7,7 +7,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from petri.core import PetriError
 from petri.dish import build_dataset, data_config
-from petri.train import RunConfig, checkpoints, load_model, run_config, train
+from petri.config import RunConfig, run_config
+from petri.train import checkpoints, load_model, train
 
 def smoke(**kw) -> RunConfig:
     return run_config('smoke', parallel=0.2, **kw)
