@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from .core import PetriError, check, check_number, check_seed
+from .core import choose, PetriError, check, check_number, check_seed
 from .dish import DataConfig, data_config, load_dataset, preset_name
 
 # %% auto #0
@@ -29,7 +29,7 @@ class ModelConfig:
     head_dim: int = 64       # Gemma-2 only; Pythia uses hidden // heads
 
     def __post_init__(self):
-        check(self.arch in ARCHITECTURES, f"unknown architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+        choose(self.arch, ARCHITECTURES, 'architecture')
         for k in ('hidden', 'intermediate', 'layers', 'heads', 'kv_heads', 'head_dim'):
             v = getattr(self, k)
             check(isinstance(v, int) and v > 0, f"model {k} must be a positive integer, got {v!r}")
@@ -46,7 +46,7 @@ SCALES = {
 
 def model_config(scale: str = '1x', arch: str = 'gemma2', **overrides) -> ModelConfig:
     "The shape of `scale` for architecture `arch`, with fields changed by name."
-    check(scale in SCALES, f"unknown model scale {scale!r}; choose one of {', '.join(SCALES)}")
+    choose(scale, SCALES, 'model scale')
     names = {f.name for f in dataclasses.fields(ModelConfig)}
     unknown = sorted(set(overrides) - names)
     check(not unknown, f"unknown model setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}")
@@ -83,10 +83,10 @@ class TrainConfig:
         check_seed(self.seed)
         check(isinstance(self.batch_size, int) and self.batch_size > 0, f"batch_size must be a positive integer, got {self.batch_size!r}")
         check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0, f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
-        check(self.loss in LOSSES, f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        choose(self.loss, LOSSES, 'loss')
         check(isinstance(self.evals, int) and self.evals >= 1, f"evals must be a positive integer, got {self.evals!r}")
         check(self.eval_size is None or self.eval_size > 0, f"eval_size must be positive or None, got {self.eval_size}")
-        check(self.keep in KEEP, f"unknown checkpoint policy {self.keep!r}; choose one of {', '.join(KEEP)}")
+        choose(self.keep, KEEP, 'checkpoint policy')
         check(isinstance(self.patience, int) and self.patience >= 1, f"patience must be a positive integer, got {self.patience!r}")
         check(self.device == 'cpu' or self.device.split(':')[0] == 'cuda', f"unknown device {self.device!r}; choose cpu or cuda")
 

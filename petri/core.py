@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PetriError', 'check', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir', 'write_json',
-           'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes', 'locked']
+__all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir',
+           'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes',
+           'locked']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -19,6 +20,10 @@ class PetriError(Exception):
 def check(condition, message: str):
     "Raise `PetriError(message)` unless `condition` holds."
     if not condition: raise PetriError(message)
+
+def choose(value, choices, what: str):
+    "Check that `value` is one of `choices` (a sequence or a mapping's keys), naming them all if it is not."
+    check(value in choices, f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
 
 def check_seed(seed, name: str = 'seed'):
     "One rule for every seed: an integer in [0, 2**32), which numpy and torch both take and mean the same by."

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 import numpy as np
 import pandas as pd
-from .core import check, check_seed
+from .core import choose, check, check_seed
 from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
@@ -43,9 +43,9 @@ class SplitConfig:
               f"language_ratio must be a positive number, got {self.language_ratio}")
         check(self.n_test_templates >= 1, f"n_test_templates must be at least 1, got {self.n_test_templates}")
         check(self.train_size is None or self.train_size > 0, f"train_size must be positive, got {self.train_size}")
-        check(self.variant in VARIANTS, f"unknown variant {self.variant!r}; choose one of {', '.join(VARIANTS)}")
+        choose(self.variant, VARIANTS, 'variant')
         check_seed(self.seed)
-        check(self.parallel_unit in UNITS, f"unknown parallel_unit {self.parallel_unit!r}; choose one of {', '.join(UNITS)}")
+        choose(self.parallel_unit, UNITS, 'parallel_unit')
 
 # %% ../nbs/12_datasets.ipynb #7c3546ae
 def _split_counts(n: int, weights) -> np.ndarray:

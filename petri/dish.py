@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from . import __version__
-from .core import PetriError, check, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
+from .core import choose, PetriError, check, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
 from .kg import FACT_TYPES, KGConfig, KnowledgeGraph, make_kg
 from .languages import LanguageConfig, Languages, make_languages
 from .datasets import SplitConfig, COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
@@ -32,7 +32,7 @@ class DataConfig:
     tokenizer: str = 'word'
 
     def __post_init__(self):
-        check(self.tokenizer in TOKENIZERS, f"unknown tokenizer {self.tokenizer!r}; choose one of {', '.join(TOKENIZERS)}")
+        choose(self.tokenizer, TOKENIZERS, 'tokenizer')
         rows = self.kg.n_people * len(FACT_TYPES) * self.languages.n_templates * self.languages.n_languages
         check(rows <= MAX_EXAMPLES, f"{self.kg.n_people:,} people with {self.languages.n_templates} templates in {self.languages.n_languages} "
               f"languages make about {rows:,} examples; a dataset holds at most {MAX_EXAMPLES:,} (petri.dish.MAX_EXAMPLES; raise it if you mean more)")
@@ -50,7 +50,7 @@ def preset_name(preset: str | None = None) -> str:
     "`preset` if given, else the `PETRI_PRESET` environment variable (how `make book PRESET=...` reaches every chapter), else 'quick'."
     import os
     preset = preset or os.environ.get('PETRI_PRESET') or 'quick'
-    check(preset in PRESETS, f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    choose(preset, PRESETS, 'preset')
     return preset
 
 def data_config(preset: str = 'quick', **overrides) -> DataConfig:

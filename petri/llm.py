@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from .core import PetriError, atomic_dir, check, read_parquet, write_parquet
+from .core import choose, PetriError, atomic_dir, check, read_parquet, write_parquet
 from .config import model_config
 from .models import build_model, no_progress_bars
 from .train import IGNORE, lm_loss
@@ -160,7 +160,7 @@ def load_eclektic(path, languages=None) -> pd.DataFrame:
 # %% ../nbs/70_llm.ipynb #6716562c
 def flores_split_dir(root, split: str = 'devtest') -> Path:
     "The folder of one Flores split under `root` or one level below it."
-    check(split in FLORES_SPLITS, f"unknown Flores split {split!r}; choose one of {', '.join(FLORES_SPLITS)}")
+    choose(split, FLORES_SPLITS, 'Flores split')
     root = Path(root)
     check(root.is_dir(), f"missing Flores directory {root}")
     found = [d for d in (root/split, *sorted(root.glob(f'*/{split}'))) if d.is_dir()]
@@ -277,7 +277,7 @@ def load_llm(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from petri.train import resolve_device
-    check(dtype in DTYPES, f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    choose(dtype, DTYPES, 'dtype')
     device = resolve_device(device)
     # transformers renamed `torch_dtype` to `dtype` in 4.56 and deprecates the old name
     dtype_arg = 'dtype' if tuple(map(int, transformers.__version__.split('.')[:2])) >= (4, 56) else 'torch_dtype'

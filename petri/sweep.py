@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
+from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
                         write_json, write_parquet)
 from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
 from .models import no_progress_bars
@@ -48,7 +48,7 @@ class SweepSpec:
     def __post_init__(self):
         check(isinstance(self.name, str) and re.fullmatch(r'[A-Za-z0-9_.-]+', self.name),
               f"sweep name must be letters, digits, '.', '_' or '-', got {self.name!r}")
-        check(self.preset in PRESETS, f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+        choose(self.preset, PRESETS, 'preset')
         check(self.device == 'cpu' or str(self.device).split(':')[0] == 'cuda', f"unknown device {self.device!r}; choose cpu or cuda")
         n_workers(self.workers)
         check(isinstance(self.cpus, (int, float)) and self.cpus > 0, f"cpus must be positive, got {self.cpus!r}")
@@ -354,7 +354,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     """Execute the runs of `spec` (a `SweepSpec` or a YAML path) in `out` that are not done, compatible runs trained
     together unless `group` (default: the spec's) says otherwise; return the results table's path."""
     spec, out = _spec(spec), Path(out).resolve()
-    check(engine in ENGINES, f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    choose(engine, ENGINES, 'engine')
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
     check(not (out/'config.json').is_file(), f"{out} is a run directory; give the sweep a directory of its own")

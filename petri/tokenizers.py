@@ -6,7 +6,7 @@
 from __future__ import annotations
 from tokenizers import Tokenizer, Regex, decoders, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
-from .core import check
+from .core import choose
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'TOKENIZER_KINDS', 'make_tokenizer']
@@ -21,7 +21,7 @@ def _vocabulary(units) -> dict[str, int]:
 
 def make_tokenizer(kind: str, texts) -> PreTrainedTokenizerFast:
     "A `word` or `char` tokenizer whose vocabulary covers `texts`."
-    check(kind in TOKENIZER_KINDS, f"unknown tokenizer kind {kind!r}; choose one of {', '.join(TOKENIZER_KINDS)}")
+    choose(kind, TOKENIZER_KINDS, 'tokenizer kind')
     texts = list(texts)
     if kind == 'word':
         tok = Tokenizer(models.WordLevel(_vocabulary(w for t in texts for w in t.split()), unk_token='<unk>'))

@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
-from .core import (PetriError, check, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
+from .core import (choose, PetriError, check, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
                         read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
@@ -206,7 +206,7 @@ def _log(run: Path, line: str):
 
 def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 'fp32'):
     "Validate the run request; return the run config, the loaded dataset (None if still to build) and the resume checkpoint."
-    check(precision in PRECISIONS, f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    choose(precision, PRECISIONS, 'precision')
     if not isinstance(source, RunConfig):
         check(Path(source).is_dir(), f"no dataset directory at {source}")
         ds = load_dataset(source)

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from functools import partial
 from pathlib import Path
-from .core import check, config_hash, read_json, runs_dir, write_json
+from .core import choose, check, config_hash, read_json, runs_dir, write_json
 
 # %% auto #0
 __all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus', 'parallel_sample',
@@ -30,7 +30,7 @@ def _group_sums(u: np.ndarray, codes: np.ndarray):
 
 def unification_ratios(reps, fact, language, variant: str = 'same_fact') -> np.ndarray:
     "Per-representation ratio of cross-language to same-language mean cosine (NaN where a partner is missing)."
-    check(variant in VARIANTS, f"unknown unification variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    choose(variant, VARIANTS, 'unification variant')
     reps = np.asarray(reps, dtype=np.float64)
     check(reps.ndim == 2 and len(reps) == len(fact) == len(language),
           f"reps must be (n, d) with n labels each; got {reps.shape}, {len(fact)} facts, {len(language)} languages")
