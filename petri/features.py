@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.metrics import r2_score
 from .core import check
 from .datasets import mutual_information, language_attribute_mi
 
@@ -29,14 +30,9 @@ def footprint(reps, labels) -> float:
     "Share of the total variance of `reps` (n, d) explained by the categorical feature `labels`."
     reps = np.asarray(reps, dtype=np.float64)
     check(reps.ndim == 2 and len(reps) == len(labels), f"reps must be (n, d) with n labels; got {reps.shape} and {len(labels)}")
-    codes = pd.factorize(pd.Series(list(labels)))[0]
-    centered = reps - reps.mean(0)
-    total = (centered ** 2).sum()
-    check(total > 0, "representations have no variance")
-    sums = np.zeros((codes.max() + 1, reps.shape[1]))
-    np.add.at(sums, codes, centered)
-    between = ((sums ** 2).sum(1) / np.bincount(codes)).sum()
-    return float(between / total)
+    check(((reps - reps.mean(0)) ** 2).sum() > 0, "representations have no variance")
+    group_means = pd.DataFrame(reps).groupby(pd.factorize(pd.Series(list(labels)))[0]).transform('mean').to_numpy()
+    return float(r2_score(reps, group_means, multioutput='variance_weighted'))
 
 # %% ../nbs/50_features.ipynb #7a84c7c9
 def run_activations(run, steps=None, max_examples: int = 1000, parallel_only: bool = True, seed: int = 0):

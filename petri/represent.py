@@ -9,12 +9,13 @@ import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
 from pathlib import Path
+from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .train import load_trainer_state
 
 # %% auto #0
-__all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_examples', 'cosine_similarity', 'similarity_chart',
-           'second_moment', 'run_dataset_path', 'run_similarity']
+__all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_examples', 'similarity_chart', 'second_moment',
+           'run_dataset_path', 'run_similarity']
 
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
@@ -94,10 +95,7 @@ def similarity_examples(examples: pd.DataFrame, fact_types=('birth_city',), n_va
                 picked.append(g.sample(min(per_group, len(g)), random_state=seed).sort_values(['person', 'template']))
     return pd.concat(picked)
 
-def cosine_similarity(reps: np.ndarray) -> np.ndarray:
-    "Pairwise cosine similarities of the rows of `reps`."
-    u = reps / np.linalg.norm(reps, axis=1, keepdims=True)
-    return u @ u.T
+
 
 def similarity_chart(sim: np.ndarray, examples: pd.DataFrame, title: str = '', size: int = 260):
     "An altair heatmap of `sim` with one axis label per (fact type, value, language) block."

@@ -9,6 +9,7 @@ from typing import NamedTuple
 import pandas as pd
 import torch
 from .core import check, from_dict, to_dict
+from .features import footprint
 
 # %% auto #0
 __all__ = ['ToyConfig', 'majority_share', 'entity_layout', 'language_variance_explained', 'Examples', 'sample_splits',
@@ -56,10 +57,8 @@ def entity_layout(cfg: ToyConfig) -> tuple[torch.Tensor, torch.Tensor]:
     return label, home
 
 def language_variance_explained(label: torch.Tensor, language: torch.Tensor) -> float:
-    "R^2 of predicting the label from the language alone (between-language over total variance)."
-    y = label.double()
-    means = torch.zeros(2, dtype=torch.double).index_add_(0, language, y) / torch.bincount(language, minlength=2).clamp(min=1)
-    return (means[language].var(unbiased=False) / y.var(unbiased=False)).item()
+    "R^2 of predicting the label from the language alone: the language's footprint in the label."
+    return footprint(label.double().numpy()[:, None], language.numpy())
 
 # %% ../nbs/60_toy.ipynb #8016854f
 class Examples(NamedTuple):
