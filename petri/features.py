@@ -7,9 +7,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
+from sklearn.model_selection import GroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from .core import check
-from .datasets import mutual_information, language_attribute_mi
+from .kg import FACT_TYPES
+from .datasets import mutual_information
+from .dish import load_dataset
+from .models import eval_mode
+from .train import IGNORE, checkpoints, encode, load_model, target_logits
+from .represent import hidden_states_at, run_dataset_path
+from .unify import parallel_sample
 
 # %% auto #0
 __all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'run_footprints',
@@ -38,11 +48,6 @@ def footprint(reps, labels) -> float:
 def run_activations(run, steps=None, max_examples: int = 1000, parallel_only: bool = True, seed: int = 0):
     """Examples of whole training facts of `run`, and their activations (n, blocks, hidden) at each checkpoint in
     `steps` (default: the last): `(examples, {step: activations})`."""
-    from petri.dish import load_dataset
-    from petri.represent import hidden_states_at
-    from petri.train import checkpoints, encode, load_model
-    from petri.represent import run_dataset_path
-    from petri.unify import parallel_sample
     found = checkpoints(run)
     check(found, f"run {run} has no checkpoints")
     steps = [max(found)] if steps is None else list(steps)
@@ -72,13 +77,9 @@ def run_footprints(run, step: int | None = None, max_examples: int = 1000) -> di
 # %% ../nbs/50_features.ipynb #77cf7202
 def attribute_predictions(model, data, index, batch_size: int = 1024) -> np.ndarray:
     "The model's top token at each attribute position of the examples at `index`: (n, A), IGNORE past the attribute."
-    from petri.train import IGNORE, target_logits
     index = torch.as_tensor(np.asarray(index))
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
+    with eval_mode(model), torch.no_grad():
         out = [target_logits(model, data.ids[c], data.positions[c]).argmax(-1).cpu() for c in index.split(batch_size)]
-    model.train(was_training)
     targets = data.targets[index].cpu()
     return torch.cat(out).masked_fill(targets == IGNORE, IGNORE).numpy()
 
@@ -91,7 +92,6 @@ def predicted_attributes(data, index, predictions) -> np.ndarray:
 def name_confusion(results: pd.DataFrame, people: pd.DataFrame) -> float:
     """Share of the wrong answers in `results` (columns person, fact_type, attribute, predicted) that are the
     attribute of another person of `people` sharing the subject's first or last name (NaN: no wrong answer)."""
-    from petri.kg import FACT_TYPES
     wrong = results[results.predicted.astype(str) != results.attribute.astype(str)].reset_index(drop=True)
     if not len(wrong): return float('nan')
     names = people[['person', 'first_name', 'last_name']]
@@ -107,10 +107,6 @@ def name_confusion(results: pd.DataFrame, people: pd.DataFrame) -> float:
 # %% ../nbs/50_features.ipynb #15fb55cb
 def language_probe_accuracy(reps, language, fact, folds: int = 5, seed: int = 0) -> float:
     "Cross-validated accuracy of a logistic-regression probe predicting `language` from `reps`, folds split by `fact`."
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     language, fact = np.asarray(language), pd.factorize(pd.Series(list(fact)))[0]
     check(len(np.unique(language)) > 1, "the probe needs representations of at least two languages")
     folds = min(folds, len(np.unique(fact)))

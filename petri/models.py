@@ -10,7 +10,7 @@ from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeo
 from .config import ModelConfig
 
 # %% auto #0
-__all__ = ['hf_config', 'build_model', 'n_parameters', 'no_progress_bars']
+__all__ = ['hf_config', 'build_model', 'n_parameters', 'no_progress_bars', 'eval_mode']
 
 # %% ../nbs/20_models.ipynb #de42445a
 def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
@@ -44,3 +44,12 @@ def no_progress_bars():
     try: yield
     finally:
         if enabled: hf_logging.enable_progress_bar()
+
+# %% ../nbs/20_models.ipynb #8e6b4972
+@contextmanager
+def eval_mode(model):
+    "`model` in evaluation mode inside the block, and back in its previous mode after it, errors included."
+    was_training = model.training
+    model.eval()
+    try: yield model
+    finally: model.train(was_training)

@@ -11,6 +11,7 @@ from torch.func import functional_call, grad, vmap
 from pathlib import Path
 from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
+from .models import eval_mode
 from .train import load_trainer_state
 
 # %% auto #0
@@ -21,16 +22,14 @@ __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_e
 @torch.no_grad()
 def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
     "Residual stream after each block (or the blocks in `layers`) at `position` of every row: (n, layers, hidden)."
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     out = []
-    for s in range(0, len(ids), batch_size):
-        x, p = ids[s:s + batch_size].to(device), position[s:s + batch_size].to(device)
-        hs = model(input_ids=x, attention_mask=(x != model.config.pad_token_id).long(), output_hidden_states=True).hidden_states[1:]
-        hs = torch.stack(hs if layers is None else [hs[l] for l in layers], 1)        # (b, layers, T, hidden)
-        out.append(hs[torch.arange(len(x), device=device), :, p].float().cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for s in range(0, len(ids), batch_size):
+            x, p = ids[s:s + batch_size].to(device), position[s:s + batch_size].to(device)
+            hs = model(input_ids=x, attention_mask=(x != model.config.pad_token_id).long(), output_hidden_states=True).hidden_states[1:]
+            hs = torch.stack(hs if layers is None else [hs[l] for l in layers], 1)        # (b, layers, T, hidden)
+            out.append(hs[torch.arange(len(x), device=device), :, p].float().cpu())
     return torch.cat(out).numpy()
 
 def activation_reps(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
@@ -58,26 +57,24 @@ def _projections(params: dict, k: int, seed: int) -> dict:
 def gradient_reps(model, ids, positions, targets, project: bool = True, dim: int = 16, seed: int = 0,
                   second_moment: dict | None = None, eps: float = 1e-8, batch_size: int = 32) -> np.ndarray:
     "Per-example gradients of the attribute loss: optionally normalized by `second_moment`, projected, unit length."
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
     params = {k: v.detach() for k, v in model.named_parameters()}
     check(second_moment is None or set(second_moment) >= set(params), "second_moment must have an entry for every parameter")
     proj = _projections(params, dim, seed) if project else None
     per_example = vmap(grad(lambda p, x, pos, t: _attribute_loss(model, p, x, pos, t)), in_dims=(None, 0, 0, 0))
     out = []
-    for s in range(0, len(ids), batch_size):
-        g = per_example(params, *(t[s:s + batch_size].to(device) for t in (ids, positions, targets)))
-        parts = []
-        for name, gi in g.items():
-            if second_moment is not None: gi = gi / (second_moment[name].to(device).sqrt() + eps)
-            if not project: parts.append(gi.flatten(1)); continue
-            P = [q.to(device) for q in proj[name]]
-            parts.append(torch.einsum('km,bmn,ln->bkl', P[0], gi, P[1]).flatten(1) if gi.dim() == 3
-                         else gi.flatten(1) @ P[0].T)
-        v = torch.cat(parts, 1)
-        out.append((v / v.norm(dim=1, keepdim=True).clamp(min=1e-30)).cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for s in range(0, len(ids), batch_size):
+            g = per_example(params, *(t[s:s + batch_size].to(device) for t in (ids, positions, targets)))
+            parts = []
+            for name, gi in g.items():
+                if second_moment is not None: gi = gi / (second_moment[name].to(device).sqrt() + eps)
+                if not project: parts.append(gi.flatten(1)); continue
+                P = [q.to(device) for q in proj[name]]
+                parts.append(torch.einsum('km,bmn,ln->bkl', P[0], gi, P[1]).flatten(1) if gi.dim() == 3
+                             else gi.flatten(1) @ P[0].T)
+            v = torch.cat(parts, 1)
+            out.append((v / v.norm(dim=1, keepdim=True).clamp(min=1e-30)).cpu())
     return torch.cat(out).numpy()
 
 # %% ../nbs/30_represent.ipynb #1c640bfd

@@ -19,7 +19,7 @@ from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import DataConfig, Dataset, build_dataset, load_dataset
 from .config import RunConfig, TrainConfig
-from .models import build_model, no_progress_bars
+from .models import build_model, eval_mode, no_progress_bars
 
 # %% auto #0
 __all__ = ['IGNORE', 'PRECISIONS', 'EVALUATIONS', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer',
@@ -105,18 +105,16 @@ def make_optimizer(model, cfg: TrainConfig, total_steps: int):
 def score(model, data: Tensors, index=None, batch_size: int = 1024):
     "Per example of `index` (default: all): whether the attribute is predicted, and its log-probability."
     index = torch.arange(len(data.ids)) if index is None else torch.as_tensor(index)
-    was_training = model.training
-    model.eval()
     correct, logp = [], []
-    for chunk in index.split(batch_size):
-        chunk = chunk.to(data.device)
-        targets = data.targets[chunk]
-        keep = targets != IGNORE
-        logits = target_logits(model, data.ids[chunk], data.positions[chunk]).float()
-        lp = logits.log_softmax(-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-        correct.append(((logits.argmax(-1) == targets) | ~keep).all(-1).cpu())
-        logp.append((lp * keep).sum(-1).cpu())
-    model.train(was_training)
+    with eval_mode(model):
+        for chunk in index.split(batch_size):
+            chunk = chunk.to(data.device)
+            targets = data.targets[chunk]
+            keep = targets != IGNORE
+            logits = target_logits(model, data.ids[chunk], data.positions[chunk]).float()
+            lp = logits.log_softmax(-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+            correct.append(((logits.argmax(-1) == targets) | ~keep).all(-1).cpu())
+            logp.append((lp * keep).sum(-1).cpu())
     return torch.cat(correct).numpy(), torch.cat(logp).numpy()
 
 def recall_metrics(examples: pd.DataFrame, correct, logp) -> pd.DataFrame:
