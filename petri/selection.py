@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from .core import check
+from .unify import unification_plus
 
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'SCORES', 'CHECKPOINT_METHODS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
@@ -89,7 +90,7 @@ def checkpoint_curves(results: pd.DataFrame) -> pd.DataFrame:
     acc = rows.pivot_table(index=['run', 'step'], columns='split', values='accuracy')
     unif = rows[rows.split == 'train'].set_index(['run', 'step']).unification.rename('unification')
     out = acc.rename(columns=lambda s: f"{SPLIT_NAMES[s]}_accuracy").join(unif).reset_index()
-    return out.assign(unification_plus=out.unification * out.in_language_accuracy)
+    return out.assign(unification_plus=unification_plus(out.unification, out.in_language_accuracy))
 
 def select_checkpoints(results: pd.DataFrame) -> pd.DataFrame:
     "One row per run and method: the chosen step and its cross-lingual accuracy (runs without a unification score are left out)."
