@@ -353,20 +353,19 @@ def test_a_sweep_spec_that_is_a_directory(capsys, tmp_path):
 @pytest.fixture(scope='module')
 def interrupted(tmp_path_factory):
     "A smoke run with its summary removed: an interrupted run that a rerun would resume."
-    import shutil
     from petri.cli import main
     out = tmp_path_factory.mktemp('interrupted') / 'run'
     assert main(['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]) == 0
     (out / 'summary.json').unlink()
-    return out, shutil
+    return out
 
 
 @pytest.mark.parametrize('damage, words', [('checkpoint', 'corrupted checkpoint'), ('metrics', 'corrupted parquet file'),
                                            ('trainer state', 'corrupted trainer state'), ('config', 'corrupted JSON')])
 def test_a_damaged_run_is_one_line(capsys, tmp_path, interrupted, damage, words):
-    src, shutil = interrupted
+    import shutil
     out = tmp_path / 'run'
-    shutil.copytree(src, out)
+    shutil.copytree(interrupted, out)
     last = sorted((out / 'checkpoints').iterdir())[-1]
     target = {'checkpoint': last / 'model.safetensors', 'metrics': out / 'metrics.parquet',
               'trainer state': last / 'trainer_state.pt', 'config': out / 'config.json'}[damage]
