@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 from . import __version__
-from .core import PetriError, read_json
+from .core import PetriError, project_path, read_json
 from .kg import KnowledgeGraph
 from .dish import PRESETS as DATA_PRESETS, TOKENIZERS, build_dataset, data_config
 from .datasets import UNITS, VARIANTS
@@ -16,7 +16,7 @@ from .config import ARCHITECTURES, KEEP, LOSSES, PRESETS, SCALES, run_config
 # mistakes in the arguments answer at once
 
 # %% auto #0
-__all__ = ['parser', 'main']
+__all__ = ['SPEC_HELP', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #2b66b65e
 class _Parser(argparse.ArgumentParser):
@@ -85,20 +85,48 @@ def _train(args) -> int:
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())
-    print(f"run {out}: {s['steps']} steps ({s['epochs']:.1f} epochs) in {s['seconds']:.0f} s; accuracy {acc}")
+    print(f"run {out}: {s['steps']} steps ({s['epochs']:.1f} epochs) in {s['seconds']:.0f} s; whole-split accuracy {acc}")
     return 0
 
 # %% ../nbs/90_cli.ipynb #c2910952
+SPEC_HELP = """a sweep spec is a YAML mapping:
+  name      the sweep's name: its results table is OUT/sweeps/NAME.parquet
+  preset    smoke, quick or paper: every run starts from this preset
+  grid      a mapping (or a list of mappings) from setting to values: one run per combination, e.g.
+            {parallel: [0.0, 0.1], seed: [0, 1, 2]}; settings are those of `petri train` (parallel, data_seed,
+            seed, scale, lr, ...)
+  settings  settings shared by every run, e.g. {epochs: 1, n_people: 60}
+  analysis  the final analysis: max_examples, gradient_examples, seed
+  device    cpu (default) or cuda[:N]
+  workers   local engine: processes running at once, an integer or 'auto' (one per core)
+  cpus      Ray: CPUs per run (default 1)
+  gpus      Ray: GPUs per run (default 0; 0.25 puts four runs on a GPU)
+  group     train runs that differ only in data or seed together in one process (default true), in groups of
+            at most this many if an integer; false: one run per process
+  compile   torch.compile the stacked forward pass (default false; pays off on a GPU)
+  notebook  an experiment notebook papermill executes per run (e.g. experiments/run.ipynb), path relative to
+            the spec; it runs with your rights, so trust a spec as you would a script
+SPEC may also name a spec petri ships: smoke, quick, paper, or <preset>-<experiment> such as quick-bridges
+(the book's sweeps)."""
+
 def _workers(value: str):
     if value == 'auto': return value
     try: return int(value)
     except ValueError: raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {value!r}") from None
 
+def _spec(value: str) -> Path:
+    "A sweep spec: a YAML file, or the name of one petri ships (`quick`, `quick-bridges`, ...)."
+    path = _path(value)
+    shipped = project_path('sweeps', f'{value}.yml')
+    return shipped if not path.exists() and path.suffix == '' and shipped.is_file() else path
+
 def _add_sweep(sub):
-    p = sub.add_parser('sweep', help='run a sweep of training runs', description='Run or resume a sweep declared in a YAML spec.')
-    p.add_argument('spec', type=_path, help='sweep spec (YAML)')
+    p = sub.add_parser('sweep', help='run a sweep of training runs', description='Run or resume a sweep declared in a YAML spec.',
+                       epilog=SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('spec', type=_spec, help="sweep spec (YAML), or the name of a shipped one (e.g. 'smoke')")
     p.add_argument('--out', type=_path, required=True, help='sweep directory (runs are resumed and reused)')
-    p.add_argument('--engine', choices=['local', 'ray'], default='local', help='local processes (default) or a Ray cluster')
+    p.add_argument('--engine', choices=['local', 'ray'], default='local',
+                   help="local processes (default) or a Ray cluster (needs the extra: pip install 'petri-crosslingual[ray]')")
     p.add_argument('--address', help="Ray cluster address: 'auto' or HOST:PORT (default: a local Ray instance)")
     p.add_argument('--workers', type=_workers, help="parallel local runs: an integer or 'auto' (default: the spec's)")
     p.add_argument('--retry-failed', action='store_true', help='run again the runs that failed before')

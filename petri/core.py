@@ -7,11 +7,12 @@ from __future__ import annotations
 import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, typing
 from contextlib import contextmanager
 from pathlib import Path
+import petri
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir',
-           'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'n_workers', 'in_processes',
-           'locked']
+           'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'project_path', 'n_workers',
+           'in_processes', 'locked']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -151,6 +152,12 @@ def runs_dir(*parts) -> Path:
     here = Path.cwd().resolve()
     root = next((d for d in (here, *here.parents) if (d/'settings.ini').is_file()), here)
     return (root/'runs').joinpath(*map(str, parts))
+
+# %% ../nbs/01_core.ipynb #38e507be
+def project_path(*parts) -> Path:
+    "A file petri ships beside its code (`sweeps/`, `experiments/`, `results/`): inside an installed package, else in the checkout."
+    package = Path(petri.__file__).resolve().parent
+    return (package if parts and (package/parts[0]).is_dir() else package.parent).joinpath(*parts)
 
 # %% ../nbs/01_core.ipynb #a950b929
 def n_workers(workers) -> int:

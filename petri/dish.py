@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_dish.ipynb #a356a441
 from __future__ import annotations
-import dataclasses
+import dataclasses, json
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -16,8 +16,8 @@ from .datasets import SplitConfig, COLUMNS, SPLITS, bridged_people, event_langua
 
 
 # %% auto #0
-__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'PRESETS', 'DataConfig', 'preset_name', 'data_config', 'dataset_stats', 'build_dataset',
-           'Dataset', 'load_dataset']
+__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'PRESETS', 'SPLIT_MEANINGS', 'DataConfig', 'preset_name', 'data_config', 'dataset_stats',
+           'dataset_card', 'build_dataset', 'Dataset', 'read_examples', 'load_dataset']
 
 # %% ../nbs/14_dish.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
@@ -87,6 +87,64 @@ def dataset_stats(examples: pd.DataFrame) -> dict:
             'bridged_share': round(float(bridged.mean()), 6),
             'mi_language_attribute': {k: round(float(v), 6) for k, v in language_attribute_mi(examples).items()}}
 
+SPLIT_MEANINGS = {'train': 'what a model trains on: parallel events with every template of every language, monolingual '
+                           'events with the training templates of their one language',
+                  'test_in': 'in-language test: monolingual facts asked with templates of their own language held out of training',
+                  'test_cross': 'cross-lingual test: monolingual facts asked with every template of a language they were never told in'}
+
+def dataset_card(cfg: DataConfig, ident: str, stats: dict) -> str:
+    "The `README.md` of a dataset directory: YAML front matter declaring one parquet file per split (the Hugging Face convention), then a description."
+    files = ''.join(f"  - split: {s}\n    path: {s}.parquet\n" for s in SPLITS)
+    rows = ''.join(f"| `{s}` | {stats['examples'][s]:,} | {SPLIT_MEANINGS[s]} |\n" for s in SPLITS)
+    sp, lang = cfg.split, cfg.languages
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+{files}---
+
+# petri dataset {ident}
+
+A synthetic multilingual knowledge-graph dataset built by [petri](https://github.com/petri-lab/petri) {__version__}:
+{cfg.kg.n_people:,} made-up people, each with a birth (a year and a city) and a death (a year and a city), whose four
+facts are told in {lang.n_languages} made-up languages with {lang.n_templates} templates per fact type and language.
+One row per verbalization: the `prompt` (the sentence up to the answer), the `attribute` (the answer) and the
+`text` (the two together), with the `person`, `subject`, `fact_type`, `language` and `template` it comes from,
+whether it is `parallel` data and whether its person was `added` by the `balanced` or `imbalanced` variant.
+
+## Splits
+
+One parquet file per split; each row also names its split in the column `split`.
+
+| split | rows | what it holds |
+|---|---|---|
+{rows}
+## Config
+
+Config id `{ident}` (a hash of the config, which `config.json` holds): parallel fraction {sp.parallel} of the
+{dict(event='events', person='people')[sp.parallel_unit]}, language ratio {sp.language_ratio}, variant `{sp.variant}`, seed {sp.seed}, tokenizer
+`{cfg.tokenizer}` (vocabulary {stats['vocabulary']:,}). Of the {2 * cfg.kg.n_people:,} events, {stats['events']['parallel']:,} are
+parallel; a share of {stats['bridged_share']:.3f} of the people are bridged. `stats.json` holds these counts and the
+language-attribute mutual information; `kg.json` and `kg.parquet` the knowledge graph, `templates.json` the
+templates, `tokenizer/` the tokenizer.
+
+## Loading
+
+With petri, all splits in one frame (in the order train, test_in, test_cross), with the config, tokenizer and graph:
+
+```python
+from petri.dish import load_dataset
+ds = load_dataset('path/to/this/directory')      # ds.examples, ds.tokenizer, ds.kg, ds.stats
+```
+
+With Hugging Face `datasets`, a `DatasetDict` with the splits train, test_in and test_cross:
+
+```python
+import datasets
+dd = datasets.load_dataset('path/to/this/directory')
+```
+"""
+
 def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Path:
     "Build the dataset directory for `cfg` at `out` (atomically); a no-op if `out` already holds it."
     out, ident = Path(out), config_hash(cfg)
@@ -102,12 +160,14 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
     from petri.tokenizers import make_tokenizer      # here, not at the top: transformers is slow to import, and petri.config
                                                      # (the command line's settings) must not pay for it
     tokenizer = make_tokenizer(TOKENIZERS[cfg.tokenizer][0], examples.text)
+    stats = dataset_stats(examples) | {'vocabulary': len(tokenizer)}
     with atomic_dir(out) as tmp:
         kg.save(tmp)
         langs.save(tmp)
-        write_parquet(examples, tmp/'examples.parquet')
+        for s in SPLITS: write_parquet(examples[examples.split == s], tmp/f'{s}.parquet')
         tokenizer.save_pretrained(tmp/'tokenizer')
-        write_json(dataset_stats(examples) | {'vocabulary': len(tokenizer)}, tmp/'stats.json')
+        write_json(stats, tmp/'stats.json')
+        (tmp/'README.md').write_text(dataset_card(cfg, ident, stats))
         write_json({'id': ident, 'petri_version': __version__, 'config': to_dict(cfg)}, tmp/'config.json')
     return out
 
@@ -128,6 +188,34 @@ class Dataset:
     @property
     def languages(self) -> Languages: return Languages.load(self.path)
 
+def read_examples(path) -> pd.DataFrame:
+    """The examples of dataset directory `path`: its split files concatenated in the order of `SPLITS`, or, in a
+    directory written before there was one file per split, its `examples.parquet`."""
+    path = Path(path)
+    files = [path/f'{s}.parquet' for s in SPLITS]
+    if not any(f.exists() for f in files) and (path/'examples.parquet').is_file(): files = [path/'examples.parquet']
+    parts = []
+    for f in files:
+        part = read_parquet(f)
+        missing = sorted(set(COLUMNS) - set(part.columns))
+        check(not missing, f"{f} lacks column(s) {', '.join(missing)}")
+        check(len(files) == 1 or (part.split == f.stem).all(), f"{f} holds rows of another split than {f.stem}")
+        parts.append(part)
+    examples = pd.concat(parts, ignore_index=True)
+    check((examples.split == 'train').any(), f"{files[0]} has no training examples")
+    return examples
+
+def _tokenizer_failure(path: Path, error: Exception) -> str:
+    """Why a tokenizer directory did not load, in one line. petri's tokenizers are saved with the class transformers 5
+    writes (`TokenizersBackend`); an older transformers lacks it and would otherwise call the tokenizer corrupted."""
+    import transformers
+    try: saved = json.loads((path/'tokenizer_config.json').read_text()).get('tokenizer_class')
+    except (OSError, ValueError, AttributeError): saved = None
+    if isinstance(saved, str) and not hasattr(transformers, saved):
+        return (f"the tokenizer in {path} is a {saved}, which transformers {transformers.__version__} does not know: "
+                "petri needs transformers 5 (pip install 'transformers>=5,<6')")
+    return f"corrupted tokenizer in {path}: {error}".splitlines()[0]
+
 def load_dataset(path) -> Dataset:
     "Read a dataset directory written by `build_dataset`, with one-line errors for missing or corrupted parts."
     from transformers import AutoTokenizer
@@ -136,11 +224,8 @@ def load_dataset(path) -> Dataset:
     meta = read_json(path/'config.json')
     check(isinstance(meta, dict) and 'config' in meta, f"{path/'config.json'} is not a petri dataset config")
     cfg = from_dict(DataConfig, meta['config'])
-    examples = read_parquet(path/'examples.parquet')
-    missing = sorted(set(COLUMNS) - set(examples.columns))
-    check(not missing, f"{path/'examples.parquet'} lacks column(s) {', '.join(missing)}")
-    check((examples.split == 'train').any(), f"{path/'examples.parquet'} has no training examples")
+    examples = read_examples(path)
     check((path/'tokenizer'/'tokenizer.json').is_file(), f"missing tokenizer in {path/'tokenizer'}")
     try: tokenizer = AutoTokenizer.from_pretrained(path/'tokenizer')
-    except Exception as e: raise PetriError(f"corrupted tokenizer in {path/'tokenizer'}: {e}".splitlines()[0]) from None
+    except Exception as e: raise PetriError(_tokenizer_failure(path/'tokenizer', e)) from None
     return Dataset(path, cfg, examples, tokenizer, read_json(path/'stats.json'))

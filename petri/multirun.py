@@ -258,25 +258,31 @@ def _train_together(states: list[RunState], progress: bool, size: int, compile: 
     stacks = _stacks(models, tc, total, [s.trainer_state for s in states] if states[0].resume else None, size)
     bar = tqdm(total=total, initial=states[0].step, disable=not progress, desc=f"{len(states)} runs", mininterval=1)
 
-    def record(running: list[float]):
-        "Evaluate and checkpoint every member; restack without the members that stopped early."
-        nonlocal states, models, stacks
-        trainer_states, i = [], 0
+    def members():
+        "Each member's index, its model (the member's weights copied in) and its trainer state."
+        i = 0
         for stack, optimizer, scheduler in stacks:
             opt, sched = optimizer.state_dict(), scheduler.state_dict()
             for k in range(len(stack)):
-                trainer_states.append({'optimizer': member_optimizer_state(opt, k), 'scheduler': sched})
-                states[i].record(stack.member(k, models[i]), trainer_states[i], running[i])
+                yield i, stack.member(k, models[i]), {'optimizer': member_optimizer_state(opt, k), 'scheduler': sched}
                 i += 1
+
+    def record(running: list[float]):
+        "Evaluate and checkpoint every member; restack without the members that stopped early."
+        nonlocal states, models, stacks
+        trainer_states = []
+        for i, model, trainer_state in members():
+            trainer_states.append(trainer_state)
+            states[i].record(model, trainer_state, running[i])
         if any(s.stopped for s in states) and not all(s.done for s in states):
-            for s in states:
-                if s.stopped: s.finish()
+            for s, model in zip(states, models):
+                if s.stopped: s.finish(model)
             going = [k for k, s in enumerate(states) if not s.stopped]
             states, models = [states[k] for k in going], [models[k] for k in going]
             stacks = _stacks(models, tc, total, [trainer_states[k] for k in going], size)
 
     if states[0].resume is None: record([float('nan')] * len(states))
-    running, count = torch.zeros(len(states), device=device), 0
+    running, count = torch.tensor([s.carried()[0] for s in states], device=device), states[0].carried()[1]
     while not states[0].done:
         batches = [s.batch() for s in states]
         ids = torch.stack([s.data.ids[b] for s, b in zip(states, batches)])
@@ -291,5 +297,8 @@ def _train_together(states: list[RunState], progress: bool, size: int, compile: 
         if all([s.advance() for s in states]):
             record((running / count).tolist())
             running, count = torch.zeros(len(states), device=device), 0
+        elif any(s.resume_due() for s in states):     # one timer for the group: every member writes its resume checkpoint
+            for i, model, trainer_state in members():
+                states[i].write_resume(model, trainer_state | {'running': float(running[i]), 'count': count})
     bar.close()
-    for s in states: s.finish()
+    for s, model in zip(states, models): s.finish(model)

@@ -124,7 +124,7 @@ def second_moment(checkpoint, model) -> dict:
 def run_dataset_path(run) -> Path:
     "The dataset directory a run trained on."
     from petri.core import read_json
-    return Path(read_json(Path(run)/'config.json')['config'].get('dataset') or Path(run)/'data')
+    return Path(run)/(read_json(Path(run)/'config.json')['config'].get('dataset') or 'data')   # a relative path lies in the run
 
 def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth_city', 'death_city'), per_group: int = 6, **pick):
     "Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`, and the examples."

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, read_json, read_parquet, to_dict,
-                        write_json, write_parquet)
+from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet,
+                        to_dict, write_json, write_parquet)
 from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
 from .models import no_progress_bars
 from .train import checkpoints, resolve_device, train
@@ -21,7 +21,7 @@ from .unify import run_unification, unification_monitor
 # %% auto #0
 __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
            'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
-           'results_path', 'sweep_status', 'collect', 'run_sweep', 'project_path', 'book_results']
+           'results_path', 'sweep_status', 'collect', 'run_sweep', 'book_results']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -297,7 +297,7 @@ def _local(tasks: list[dict], workers: int):
 def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
     "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs."
     try: import ray
-    except ImportError: raise PetriError("the ray engine needs Ray: pip install 'ray>=2.40'") from None
+    except ImportError: raise PetriError("the ray engine needs Ray, an optional dependency: pip install 'petri-crosslingual[ray]'") from None
     own = not ray.is_initialized()
     if own:
         try: ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
@@ -382,14 +382,8 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
               f"sweep {spec.name}: all {len(p)} runs already done")
     return results_path(spec, out)
 
-# %% ../nbs/40_sweep.ipynb #8e933300
-def project_path(*parts) -> Path:
-    "A path in the petri project, where the experiment notebooks (`experiments/`) and sweep specs (`sweeps/`) are."
-    import petri
-    return Path(petri.__file__).resolve().parents[1].joinpath(*parts)
-
 # %% ../nbs/40_sweep.ipynb #a188d49e
-def book_results(name: str = 'book', preset: str | None = None) -> pd.DataFrame:
+def book_results(name: str = 'book', preset: str = None) -> pd.DataFrame:
     """The results table of the book's sweep `name` at `preset` (default `$PETRI_PRESET`, else quick): 'book' is
     `sweeps/<preset>.yml`, any other name `sweeps/<preset>-<name>.yml`. Runs already in the project's runs directory
     are reused; missing ones train now."""

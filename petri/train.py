@@ -6,6 +6,7 @@
 from __future__ import annotations
 from . import __version__                # petri first: it sets passive OpenMP waits before torch starts OpenMP
 import dataclasses, math, shutil, time
+from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,12 +20,13 @@ from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import DataConfig, Dataset, build_dataset, load_dataset
 from .config import RunConfig, TrainConfig
-from .models import build_model, eval_mode, no_progress_bars
+from .models import build_model, eval_mode, n_parameters, no_progress_bars
 
 # %% auto #0
-__all__ = ['IGNORE', 'PRECISIONS', 'EVALUATIONS', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer',
-           'score', 'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints', 'save_checkpoint',
-           'load_model', 'load_trainer_state', 'resolve_device', 'RunState', 'train', 'dynamics_chart',
+__all__ = ['IGNORE', 'RESUME_EVERY', 'EVALUATIONS', 'PRECISIONS', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step',
+           'make_optimizer', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints',
+           'save_checkpoint', 'load_model', 'load_trainer_state', 'resume_dirs', 'save_resume', 'latest_checkpoint',
+           'provenance', 'final_metrics', 'model_card', 'resolve_device', 'RunState', 'train', 'dynamics_chart',
            'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
@@ -146,12 +148,23 @@ def checkpoints(run) -> dict[int, Path]:
     found = Path(run).glob('checkpoints/step-*')
     return {int(p.name.split('-')[1]): p for p in sorted(found) if p.name.split('-')[1].isdigit()}
 
-def save_checkpoint(path, model, tokenizer, trainer_state: dict):
-    "Write model, tokenizer and trainer state (step, time, optimizer and scheduler state dicts) to the checkpoint directory `path`, atomically."
+def _discard(path: Path):
+    "Remove the directory `path` if it exists, renamed first, so that a kill never leaves half of it under its name."
+    trash = path.with_name(f'.{path.name}.old.tmp')
+    shutil.rmtree(trash, ignore_errors=True)             # what a kill left last time
+    if path.exists():
+        path.rename(trash)
+        shutil.rmtree(trash)
+
+def save_checkpoint(path, model, tokenizer, trainer_state: dict | None = None, card: str | None = None):
+    """Write model, tokenizer and trainer state (step, time, optimizer and scheduler state dicts), or a model card
+    `README.md`, to the checkpoint directory `path` in place of what is there, atomically."""
+    _discard(Path(path))
     with no_progress_bars(), atomic_dir(path) as tmp:   # no progress bar for writing a two-megabyte file
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        torch.save(trainer_state, tmp/'trainer_state.pt')
+        if trainer_state is not None: torch.save(trainer_state, tmp/'trainer_state.pt')
+        if card is not None: (tmp/'README.md').write_text(card)
 
 def load_model(path, step: int | None = None, device='cpu'):
     "The model of a checkpoint directory, or of a run directory's checkpoint at `step` (default: the last)."
@@ -171,6 +184,107 @@ def load_trainer_state(path) -> dict:
     try: return torch.load(Path(path)/'trainer_state.pt', map_location='cpu', weights_only=True)
     except FileNotFoundError: raise PetriError(f"missing trainer state in checkpoint {path}") from None
     except Exception as e: raise PetriError(f"corrupted trainer state in checkpoint {path}: {type(e).__name__}") from None
+
+# %% ../nbs/21_train.ipynb #5b6bf535
+RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
+
+def resume_dirs(run) -> list[Path]:
+    "Where a run directory's resume checkpoint lies: `checkpoints/resume`, or `checkpoints/resume.new` while it is replaced."
+    return [Path(run)/'checkpoints'/'resume', Path(run)/'checkpoints'/'resume.new']
+
+def save_resume(run, model, tokenizer, trainer_state: dict):
+    "Write the resume checkpoint of the run directory `run` in place of the previous one; a kill at any moment leaves a complete one."
+    path, new = resume_dirs(run)
+    save_checkpoint(new, model, tokenizer, trainer_state)
+    _discard(path)
+    new.rename(path)
+
+def latest_checkpoint(run) -> Path | None:
+    "The checkpoint an interrupted run resumes from: its last step checkpoint or its resume checkpoint, whichever is later."
+    found = checkpoints(run)
+    for p in resume_dirs(run):
+        if p.is_dir(): found.setdefault(load_trainer_state(p)['step'], p)
+    return found[max(found)] if found else None
+
+# %% ../nbs/21_train.ipynb #e99ec738
+def _git_commit(path: Path) -> str | None:
+    "The commit checked out in the git work tree that tracks the file `path`; None if none does, or git is missing or stuck."
+    import subprocess
+    git = lambda *args: subprocess.run(['git', '-C', str(path.parent), *args], capture_output=True, text=True, timeout=5)
+    try:
+        if git('ls-files', '--error-unmatch', path.name).returncode: return None   # no work tree, or an untracked (installed) copy
+        head = git('rev-parse', 'HEAD')
+        return head.stdout.strip() if head.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError): return None
+
+def provenance() -> dict:
+    "What a new run directory records about its making: the versions of petri, torch and transformers, petri's git commit, the UTC time."
+    import petri, transformers
+    return {'versions': {'petri': __version__, 'torch': str(torch.__version__), 'transformers': transformers.__version__},
+            'git_commit': _git_commit(Path(petri.__file__)), 'created': datetime.now(timezone.utc).isoformat(timespec='seconds')}
+
+# %% ../nbs/21_train.ipynb #157b1244
+EVALUATIONS = {'train': 'train', 'test_in': 'in-language', 'test_cross': 'cross-lingual'}
+_ARCH_NAMES = {'gemma2': 'Gemma-2', 'pythia': 'GPT-NeoX (Pythia)'}
+
+def final_metrics(model, data: Tensors) -> dict:
+    "The accuracy, label probability and number of examples of `model` on each whole split of `data`, as `summary.json` holds them."
+    rows = evaluate(model, data).query("fact_type == 'all'").set_index('split')
+    return {key: {s: kind(rows.loc[s, col]) for s in rows.index}
+            for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))}
+
+def model_card(run: RunConfig, summary: dict, model, precision: str = 'fp32') -> str:
+    "The model card `README.md` of a run's final model: Hugging Face front matter, the model, its data, training and whole-split results, how to load it."
+    m, tc, kg, lang, sp = run.train.model, run.train, run.data.kg, run.data.languages, run.data.split
+    settings = {k: v for k, v in to_dict(tc).items() if k not in ('model', 'device')} | {'precision': precision}
+    table = ''.join(f"| `{k}` | {v} |\n" for k, v in settings.items())
+    results = ''.join(f"| `{s}` ({EVALUATIONS[s]}) | {summary['examples'][s]:,} | {acc:.3f} | {summary['label_prob'][s]:.3f} |\n"
+                      for s, acc in summary['accuracy'].items())
+    where = f"`{run.dataset}`" if run.dataset else "`data/`, in the run directory"
+    return f"""---
+library_name: transformers
+tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
+---
+
+# petri model {config_hash(run)}
+
+A {_ARCH_NAMES[m.arch]} causal language model of {n_parameters(model):,} parameters ({m.layers} layer{'s' * (m.layers > 1)}, \
+hidden size {m.hidden}, {m.heads} attention heads), trained from scratch by [petri](https://github.com/petri-lab/petri) \
+{__version__} on a synthetic dataset: the births and deaths (a year and a city each) of {kg.n_people:,} made-up people, \
+told in {lang.n_languages} made-up languages with {lang.n_templates} templates per fact and language. A research model \
+for one question: is a fact learned in one language recalled in the other?
+
+## Dataset
+
+{where}, dataset id `{config_hash(run.data)}`: parallel fraction {sp.parallel} (of the {sp.parallel_unit}s), \
+language ratio {sp.language_ratio}, seed {sp.seed}, tokenizer `{run.data.tokenizer}`; `petri.dish.load_dataset` loads it.
+
+## Training
+
+{summary['steps']:,} steps ({summary['epochs']:.2f} epochs{', stopped early' if summary['stopped_early'] else ''}) \
+in {summary['seconds']:,.0f} s; the run's `config.json` holds the whole config.
+
+| setting | value |
+|---|---|
+{table}
+## Results
+
+The final model on the whole splits: the share of questions whose answer is its greedy prediction, and the mean \
+probability of the answer.
+
+| split | questions | accuracy | answer probability |
+|---|---|---|---|
+{results}
+## Loading
+
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+model = AutoModelForCausalLM.from_pretrained('path/to/run/final')
+tokenizer = AutoTokenizer.from_pretrained('path/to/run/final')
+```
+
+A question is a prompt (a sentence up to the answer); the answer is the model's next token(s).
+"""
 
 # %% ../nbs/21_train.ipynb #b27df9ff
 PRECISIONS = ('fp32', 'bf16')
@@ -218,13 +332,13 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 
         if (out/'config.json').is_file():
             held = read_json(out/'config.json')
             cfg = from_dict(RunConfig, held.get('config', {}))
+            if cfg.dataset and not Path(cfg.dataset).is_absolute():   # a dataset directory named relative to the run directory
+                cfg = dataclasses.replace(cfg, dataset=str((out/cfg.dataset).resolve()))
             same = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=run.train.device)) == run
             check(same, f"{out} holds another run (id {config_hash(cfg)}); choose another output directory")
             check(held.get('precision', 'fp32') == precision,
                   f"{out} holds this run trained in {held.get('precision', 'fp32')}, not {precision}; choose another output directory")
-            found = checkpoints(out)
-            if found and not (out/'summary.json').exists():
-                resume = found[max(found)]
+            if not (out/'summary.json').exists() and (resume := latest_checkpoint(out)):
                 load_model(resume), load_trainer_state(resume)   # fail now, in one line, if it is broken
         else:
             check(not any(out.iterdir()), f"{out} exists and is not a petri run directory")
@@ -236,7 +350,7 @@ def _open(run: RunConfig, ds: Dataset | None, out: Path, precision: str = 'fp32'
         with atomic_dir(out) as tmp:
             if run.dataset is None: build_dataset(run.data, tmp/'data')
             write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)} |
-                       ({'precision': precision} if precision != 'fp32' else {}), tmp/'config.json')
+                       ({'precision': precision} if precision != 'fp32' else {}) | provenance(), tmp/'config.json')
     return ds if ds is not None else _check_dataset(out/'data', run.data)
 
 # %% ../nbs/21_train.ipynb #28def7f1
@@ -281,8 +395,12 @@ class RunState:
             self.history = history[history.step <= self.step]
             self.log(f"resumed at step {self.step}" + note)
         for stale in (self.out/'checkpoints').glob('.*.tmp'): shutil.rmtree(stale, ignore_errors=True)
-        self.clock = time.perf_counter() - seconds
+        self.clock, self._saved = time.perf_counter() - seconds, time.perf_counter()
         return model
+
+    def carried(self) -> tuple[float, int]:
+        "The sum and count of the training losses since the last evaluation: none, unless resumed from a resume checkpoint."
+        return (self.trainer_state or {}).get('running', 0.0), (self.trainer_state or {}).get('count', 0)
 
     def batch(self) -> torch.Tensor:
         "The training examples of the current step's batch."
@@ -317,18 +435,32 @@ class RunState:
         previous = checkpoints(self.out)
         state = {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state
         save_checkpoint(checkpoint_dir(self.out, self.step), model, self.ds.tokenizer, state)
+        self._saved = time.perf_counter()
         if self.tc.keep == 'last':
             for s, p in previous.items():
                 if s != self.step: shutil.rmtree(p)
         self.stopped = self.tc.early_stop and _plateaued(self.history, self.tc, self.steps_per_epoch)
         return acc
 
-    def finish(self):
-        "Write the summary, which marks the run finished."
+    def resume_due(self) -> bool:
+        "Whether `RESUME_EVERY` seconds have passed since the last checkpoint."
+        return time.perf_counter() - self._saved >= RESUME_EVERY
+
+    def write_resume(self, model, trainer_state: dict):
+        "Write the resume checkpoint with `trainer_state` (the optimizer's and scheduler's, and the `running` loss sum and `count`)."
+        save_resume(self.out, model, self.ds.tokenizer, {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state)
+        self._saved = time.perf_counter()
+
+    def finish(self, model):
+        """Evaluate the final `model` on the whole splits, write it to `final/` with its model card, drop the resume checkpoint,
+        and write the summary, which marks the run finished."""
         seconds = time.perf_counter() - self.clock
-        final = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
-        write_json({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped,
-                    'seconds': round(seconds, 2), 'accuracy': {s: float(final[s]) for s in SPLITS if s in final}}, self.out/'summary.json')
+        subset = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
+        summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped, 'seconds': round(seconds, 2)}
+                   | final_metrics(model, self.data) | {'subset_accuracy': subset.astype(float).to_dict(), 'subset_size': self.tc.eval_size})
+        save_checkpoint(self.out/'final', model, self.ds.tokenizer, card=model_card(self.run, summary, model, self.precision))
+        for p in resume_dirs(self.out): _discard(p)
+        write_json(summary, self.out/'summary.json')
         self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
 
 # %% ../nbs/21_train.ipynb #01864211
@@ -350,14 +482,16 @@ def _train(state: RunState, progress: bool) -> Path:
         optimizer.load_state_dict(state.trainer_state['optimizer'])
         scheduler.load_state_dict(state.trainer_state['scheduler'])
     bar = tqdm(total=state.total, initial=state.step, disable=not progress, desc=state.out.name, mininterval=1)
+    trainer_state = lambda: {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}
 
     def record(running: float):
-        acc = state.record(model, {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}, running)
+        acc = state.record(model, trainer_state(), running)
         bar.set_postfix({s: round(float(acc[s]), 3) for s in SPLITS if s in acc})
 
     if state.resume is None: record(float('nan'))   # a resumed run already holds its step-0 evaluation
     model.train()
-    running, count = torch.zeros((), device=state.device), 0
+    running, count = state.carried()
+    running = torch.tensor(running, device=state.device)
     while not state.done:
         idx = state.batch()
         with state.autocast():
@@ -368,13 +502,12 @@ def _train(state: RunState, progress: bool) -> Path:
         if state.advance():
             record(float(running) / count)
             running, count = torch.zeros((), device=state.device), 0
+        elif state.resume_due(): state.write_resume(model, trainer_state() | {'running': float(running), 'count': count})
     bar.close()
-    state.finish()
+    state.finish(model)
     return state.out
 
 # %% ../nbs/21_train.ipynb #37daea50
-EVALUATIONS = {'train': 'train', 'test_in': 'in-language', 'test_cross': 'cross-lingual'}
-
 def dynamics_chart(metrics: pd.DataFrame, title: str = ''):
     "Accuracy by step on the training set, the in-language and the cross-lingual test sets."
     import altair as alt

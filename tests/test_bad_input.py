@@ -185,7 +185,7 @@ def test_full_disk_during_data_is_one_line_and_leaves_nothing(capsys, tmp_path, 
     def full(df, path): raise OSError(errno.ENOSPC, 'No space left on device', str(path))
     monkeypatch.setattr(dish, 'write_parquet', full)
     status, err = petri(capsys, 'data', '--preset', 'smoke', '--out', str(tmp_path / 'd'))
-    one_line_error(status, err, 'No space left on device', 'examples.parquet')
+    one_line_error(status, err, 'No space left on device', 'train.parquet')
     assert not list(tmp_path.iterdir())                      # no half-written dataset, no temporary directory
 
 
@@ -237,7 +237,7 @@ def _broken_dataset(tmp_path, how):
     import pandas as pd
     from petri.dish import build_dataset, data_config
     d = build_dataset(data_config('smoke'), tmp_path / 'data')
-    ex = d / 'examples.parquet'
+    ex = d / 'train.parquet'
     if how == 'no rows': pd.read_parquet(ex).iloc[:0].to_parquet(ex, index=False)
     if how == 'no column': pd.read_parquet(ex).drop(columns='attribute').to_parquet(ex, index=False)
     if how == 'truncated': ex.write_bytes(ex.read_bytes()[:200])

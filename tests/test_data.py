@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from petri.cli import main
 from petri.core import PetriError
-from petri.datasets import EVENT_OF, UNITS, bridged_people, event_languages, expected_bridged_share, language_attribute_mi
+from petri.datasets import EVENT_OF, SPLITS, UNITS, bridged_people, event_languages, expected_bridged_share, language_attribute_mi
 from petri.dish import build_dataset, data_config, load_dataset
 
 KEYS = ['person', 'fact_type', 'language', 'template']
@@ -84,8 +84,9 @@ def test_same_seed_gives_byte_identical_examples(tmp_path, unit):
     a = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'a')
     b = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'b')
     c = build_dataset(data_config('smoke', parallel=0.1, seed=8, parallel_unit=unit), tmp_path / 'c')
-    assert (a / 'examples.parquet').read_bytes() == (b / 'examples.parquet').read_bytes()
-    assert (a / 'examples.parquet').read_bytes() != (c / 'examples.parquet').read_bytes()
+    for f in [f'{s}.parquet' for s in SPLITS] + ['README.md']:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert (a / 'train.parquet').read_bytes() != (c / 'train.parquet').read_bytes()
 
 
 @pytest.mark.parametrize('unit', UNITS)
@@ -135,10 +136,35 @@ def test_unknown_parallel_unit_is_one_line(tmp_path, argv):
 
 
 def test_examples_open_with_plain_pandas(smoke_dataset):
-    df = pd.read_parquet(smoke_dataset.path / 'examples.parquet')
-    assert {'split', 'person', 'fact_type', 'language', 'template', 'text', 'prompt', 'attribute', 'parallel'} <= set(df.columns)
-    assert (df.text == df.prompt + df.attribute).all()
-    assert set(df.split) == {'train', 'test_in', 'test_cross'}
+    for s in SPLITS:
+        df = pd.read_parquet(smoke_dataset.path / f'{s}.parquet')
+        assert {'split', 'person', 'fact_type', 'language', 'template', 'text', 'prompt', 'attribute', 'parallel'} <= set(df.columns)
+        assert (df.text == df.prompt + df.attribute).all()
+        assert set(df.split) == {s}
+
+
+def test_examples_open_with_hugging_face_datasets(smoke_dataset, tmp_path):
+    "The split files and the card's YAML front matter make the directory a Hugging Face dataset with petri's three splits."
+    import datasets
+    hf = datasets.load_dataset(str(smoke_dataset.path), cache_dir=str(tmp_path / 'cache'))
+    assert list(hf) == list(SPLITS)
+    ex = smoke_dataset.examples
+    assert {s: hf[s].num_rows for s in SPLITS} == {s: int((ex.split == s).sum()) for s in SPLITS} == smoke_dataset.stats['examples']
+    for s in SPLITS:
+        assert list(hf[s]['text']) == list(ex[ex.split == s].text) and set(hf[s]['split']) == {s}
+
+
+def test_dataset_in_the_old_layout_loads_to_the_same_examples(smoke_dataset, tmp_path):
+    "A directory written before one file per split holds one examples.parquet (and no card); it still loads, unchanged."
+    import shutil
+    old = tmp_path / 'old'
+    shutil.copytree(smoke_dataset.path, old)
+    smoke_dataset.examples.to_parquet(old / 'examples.parquet', index=False)
+    for f in [f'{s}.parquet' for s in SPLITS] + ['README.md']:
+        (old / f).unlink()
+    loaded = load_dataset(old)
+    pd.testing.assert_frame_equal(loaded.examples, smoke_dataset.examples)
+    assert loaded.config == smoke_dataset.config
 
 
 def test_tokenizer_loads_with_auto_tokenizer(smoke_dataset):
@@ -175,10 +201,10 @@ def test_bad_input_is_one_line_and_nothing_is_written(tmp_path, capsys, argv, me
 
 def test_output_directory_holding_another_dataset_is_refused(tmp_path, capsys):
     assert main(['data', '--preset', 'smoke', '--parallel', '0.1', '--out', str(tmp_path / 'd')]) == 0
-    before = (tmp_path / 'd' / 'examples.parquet').read_bytes()
+    before = [(tmp_path / 'd' / f'{s}.parquet').read_bytes() for s in SPLITS]
     assert main(['data', '--preset', 'smoke', '--parallel', '0.2', '--out', str(tmp_path / 'd')]) == 2
     assert 'already holds a different dataset' in capsys.readouterr().err
-    assert (tmp_path / 'd' / 'examples.parquet').read_bytes() == before
+    assert [(tmp_path / 'd' / f'{s}.parquet').read_bytes() for s in SPLITS] == before
     (tmp_path / 'junk').mkdir(); (tmp_path / 'junk' / 'notes.txt').write_text('mine')
     assert main(['data', '--preset', 'smoke', '--out', str(tmp_path / 'junk')]) == 2
     assert sorted(p.name for p in (tmp_path / 'junk').iterdir()) == ['notes.txt']
@@ -188,8 +214,13 @@ def test_corrupted_dataset_is_reported_in_one_line(smoke_dataset, tmp_path):
     import shutil
     broken = tmp_path / 'broken'
     shutil.copytree(smoke_dataset.path, broken)
-    (broken / 'examples.parquet').write_bytes(b'\x00' * 64)
-    with pytest.raises(PetriError, match='corrupted parquet file'):
+    (broken / 'train.parquet').write_bytes(b'\x00' * 64)
+    with pytest.raises(PetriError, match='corrupted parquet file .*train.parquet') as e:
+        load_dataset(broken)
+    assert '\n' not in str(e.value)
+    (broken / 'train.parquet').write_bytes((smoke_dataset.path / 'train.parquet').read_bytes())
+    (broken / 'test_cross.parquet').unlink()
+    with pytest.raises(PetriError, match='missing file .*test_cross.parquet'):
         load_dataset(broken)
 
 

@@ -57,7 +57,7 @@ def test_installed_packages_match_the_lock():
 def test_every_requirement_is_locked():
     cfg = ConfigParser(delimiters=['='])
     cfg.read(ROOT / 'settings.ini', encoding='utf-8')
-    requirements = (cfg['DEFAULT']['requirements'] + ' ' + cfg['DEFAULT']['dev_requirements']).split()
+    requirements = ' '.join(cfg['DEFAULT'][k] for k in ('requirements', 'ray_requirements', 'dev_requirements')).split()
     missing = unlocked_requirements(requirements, read_lock(LOCK.read_text()))
     assert not missing, f"settings.ini asks for {', '.join(missing)}, which {LOCK.name} does not pin: run `make lock`, then `make test`"
 

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 import pandas as pd
 import pytest
+from conftest import Interrupt, interrupting_at
 from petri.core import PetriError, read_json, read_parquet, to_dict
 from petri.multirun import train_runs
 from petri.sweep import load_spec, plan, run_sweep, sweep_status
@@ -33,6 +34,12 @@ def assert_same_metrics(a, b):
 def table(path) -> pd.DataFrame: return read_parquet(path).sort_values(KEYS).reset_index(drop=True)
 
 
+def same_config(a, b) -> bool:
+    "Whether two run directories hold the same config.json, apart from when each was created."
+    held = lambda run: {k: v for k, v in read_json(Path(run)/'config.json').items() if k != 'created'}
+    return held(a) == held(b)
+
+
 @pytest.fixture(scope='module')
 def alone(tmp_path_factory):
     "The spec's four runs executed one by one."
@@ -60,21 +67,8 @@ def test_sweep_in_groups_on_two_workers_gives_the_same_table(alone, tmp_path):
         # the same files as a run trained alone
         files = lambda d: sorted(str(p.relative_to(d)) for p in d.rglob('*') if 'checkpoints' not in p.parts and p.name != 'train.log')
         assert files(tmp_path/'out'/run) == files(out/run)
-        assert read_json(tmp_path/'out'/run/'config.json') == read_json(out/run/'config.json')
+        assert same_config(tmp_path/'out'/run, out/run)
         assert sorted(checkpoints(tmp_path/'out'/run)) == sorted(checkpoints(out/run))
-
-
-class Interrupt(Exception): pass
-
-
-def interrupting_at(n):
-    "A metric that raises at its n-th call."
-    calls = []
-    def metric(model, data, index):
-        calls.append(1)
-        if len(calls) == n: raise Interrupt
-        return pd.DataFrame(columns=['split', 'fact_type'])
-    return metric
 
 
 @pytest.mark.parametrize('calls', [4 * 2 + 1, 4 * 2 + 3])
@@ -184,3 +178,24 @@ def test_a_group_resumed_apart_matches_the_uninterrupted_group(alone, tmp_path):
     pd.testing.assert_frame_equal(resumed[KEYS + ['accuracy']], uninterrupted[KEYS + ['accuracy']])
     for column, rtol in [('loss', 1e-6), ('label_prob', 1e-6), ('unification', 1e-3), ('activation_unification', 1e-3), ('gradient_unification', 1e-3)]:
         assert np.allclose(resumed[column], uninterrupted[column], rtol=rtol, atol=0, equal_nan=True), column
+
+
+def test_a_group_resumes_from_its_resume_checkpoints(tmp_path, monkeypatch):
+    "With one timer for the group (here: a resume checkpoint at every step), an interrupted group resumes after its last evaluation."
+    from petri import train as train_module
+    from petri.train import latest_checkpoint, load_trainer_state, resume_dirs
+    monkeypatch.setattr(train_module, 'RESUME_EVERY', 0)
+    configs = [tiny(parallel=0.1, seed=s) for s in (0, 1)]
+    outs = [tmp_path/str(i) for i in range(2)]
+    with pytest.raises(Interrupt):      # evaluations at steps 0, 1, 3 and 8: interrupted at step 8, before its checkpoints
+        train_runs(configs, outs, metrics=[interrupting_at(2 * 3 + 1)], progress=False)
+    for o in outs:
+        assert latest_checkpoint(o) == resume_dirs(o)[0] and load_trainer_state(latest_checkpoint(o))['step'] == 7 > max(checkpoints(o))
+    monkeypatch.setattr(train_module, 'RESUME_EVERY', 300)
+    train_runs(configs, outs, progress=False)
+    for i, (c, o) in enumerate(zip(configs, outs)):
+        assert 'trained together' in (o/'train.log').read_text().split('resumed at step 7')[1]
+        alone = train(c, tmp_path/f'alone{i}', progress=False)
+        assert_same_metrics(o, alone)
+        assert read_json(o/'summary.json')['accuracy'] == pytest.approx(read_json(alone/'summary.json')['accuracy'], abs=1e-9)
+        assert not any(p.exists() for p in resume_dirs(o))

@@ -80,7 +80,7 @@ def test_ray_engine_gives_the_same_table_as_the_local_engine(local_sweep, tmp_pa
 
 def test_papermill_run_gives_the_same_record_as_the_api(local_sweep, tmp_path):
     pytest.importorskip('papermill')
-    from petri.sweep import project_path
+    from petri.core import project_path
     spec, _, local = local_sweep
     text = spec.read_text().replace('name: two', 'name: one').replace('[0.1, 0.2]', '[0.1]')
     one = tmp_path/'one.yml'

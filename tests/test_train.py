@@ -5,10 +5,12 @@ import pandas as pd
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from petri.core import PetriError
-from petri.dish import build_dataset, data_config
+from conftest import Interrupt, interrupting_at
+from petri.core import PetriError, read_json
+from petri.dish import build_dataset, data_config, load_dataset
 from petri.config import RunConfig, run_config
-from petri.train import checkpoints, load_model, train
+from petri import train as train_module
+from petri.train import checkpoints, encode, evaluate, latest_checkpoint, load_model, resume_dirs, train
 
 def smoke(**kw) -> RunConfig:
     return run_config('smoke', parallel=0.2, **kw)
@@ -45,14 +47,8 @@ def test_same_seed_same_metrics(finished, tmp_path):
     assert len(checkpoints(other)) == 1                                   # keep='last'
 
 def test_resume_gives_the_same_run(finished, tmp_path):
-    class Interrupt(Exception): pass
-    seen = []
-    def stop_at_third_evaluation(model, data, index):
-        seen.append(1)
-        if len(seen) == 4: raise Interrupt
-        return pd.DataFrame(columns=['split', 'fact_type'])
-    with pytest.raises(Interrupt):
-        train(smoke(keep='all'), tmp_path/'run', metrics=[stop_at_third_evaluation], progress=False)
+    with pytest.raises(Interrupt):      # at the fourth evaluation (step 0 is the first)
+        train(smoke(keep='all'), tmp_path/'run', metrics=[interrupting_at(4)], progress=False)
     assert not (tmp_path/'run'/'summary.json').exists() and len(checkpoints(tmp_path/'run')) == 3
     train(smoke(keep='all'), tmp_path/'run', progress=False)
     pd.testing.assert_frame_equal(metrics(tmp_path/'run'), metrics(finished))
@@ -93,3 +89,78 @@ def test_early_stop(tmp_path):
     run = train(smoke(epochs=50, evals=40, early_stop=True, patience=2, min_delta=1.0), tmp_path/'run', progress=False)
     summary = json.loads((run/'summary.json').read_text())
     assert summary['stopped_early'] and 1 <= summary['epochs'] < 50
+
+
+def evaluation_lines(run) -> list[str]:
+    "The evaluation lines of a run's log, without their times."
+    return [line.split(' ', 2)[2] for line in (Path(run)/'train.log').read_text().splitlines() if ' train loss ' in line]
+
+def test_summary_is_on_the_whole_splits(finished):
+    summary, m = read_json(finished/'summary.json'), metrics(finished)
+    assert set(summary) == {'steps', 'epochs', 'stopped_early', 'seconds', 'accuracy', 'label_prob', 'examples', 'subset_accuracy', 'subset_size'}
+    ds = load_dataset(finished/'data')
+    whole = evaluate(load_model(finished/'final'), encode(ds)).query("fact_type == 'all'").set_index('split')
+    assert summary['accuracy'] == whole.accuracy.to_dict() and summary['label_prob'] == pytest.approx(whole.label_prob.to_dict())
+    assert summary['examples'] == {s: int((ds.examples.split == s).sum()) for s in ('train', 'test_in', 'test_cross')}
+    last = m[(m.step == summary['steps']) & (m.fact_type == 'all')].set_index('split')
+    assert summary['subset_accuracy'] == last.accuracy.to_dict() and summary['subset_size'] == smoke().train.eval_size
+    assert any(last.n[s] < n for s, n in summary['examples'].items())             # the monitor is a subset indeed
+
+def test_final_model_directory(finished):
+    final = finished/'final'
+    model, tok = AutoModelForCausalLM.from_pretrained(final), AutoTokenizer.from_pretrained(final)
+    ids = tok(['a b c'], return_tensors='pt').input_ids
+    assert torch.allclose(model(ids).logits, load_model(finished)(ids).logits)      # the last checkpoint's weights
+    assert not (final/'trainer_state.pt').exists()
+    card = (final/'README.md').read_text()
+    assert card.startswith('---\nlibrary_name: transformers\ntags: [petri, ')
+    acc = read_json(finished/'summary.json')['accuracy']['test_cross']
+    assert f"{acc:.3f}" in card and "from_pretrained('path/to/run/final')" in card
+    assert not any(p.exists() for p in resume_dirs(finished))
+
+def test_config_records_provenance(finished):
+    import subprocess, transformers
+    held = read_json(finished/'config.json')
+    assert held['versions'] == {'petri': train_module.__version__, 'torch': str(torch.__version__), 'transformers': transformers.__version__}
+    head = subprocess.run(['git', '-C', str(Path(train_module.__file__).parent), 'rev-parse', 'HEAD'], capture_output=True, text=True)
+    assert held['git_commit'] == (head.stdout.strip() if head.returncode == 0 else None)
+    assert held['created'].endswith('+00:00') and held['config']['dataset'] is None
+
+def test_no_git_is_no_commit(monkeypatch, tmp_path):
+    import subprocess
+    assert train_module._git_commit(tmp_path/'x.py') is None                    # not a git work tree
+    def missing(*a, **kw): raise FileNotFoundError('git')
+    monkeypatch.setattr(subprocess, 'run', missing)
+    assert train_module.provenance()['git_commit'] is None
+
+def test_resume_checkpoint_by_time(finished, tmp_path, monkeypatch):
+    "With a resume checkpoint at every step, a run interrupted at an evaluation resumes from the step before it, exactly."
+    monkeypatch.setattr(train_module, 'RESUME_EVERY', 0)
+    run = tmp_path/'run'
+    with pytest.raises(Interrupt): train(smoke(keep='all'), run, metrics=[interrupting_at(8)], progress=False)
+    resume = latest_checkpoint(run)
+    step = torch.load(resume/'trainer_state.pt', weights_only=True)['step']
+    assert resume == resume_dirs(run)[0] and step == max(metrics(finished).step.unique()[:8]) - 1 > max(checkpoints(run))
+    assert 'resume' not in [p.name for p in checkpoints(run).values()]
+    monkeypatch.setattr(train_module, 'RESUME_EVERY', 300)
+    train(smoke(keep='all'), run, progress=False)
+    assert f'resumed at step {step}' in (run/'train.log').read_text()
+    pd.testing.assert_frame_equal(metrics(run), metrics(finished))
+    assert evaluation_lines(run) == evaluation_lines(finished)                       # the training loss since the last evaluation too
+    assert {k: read_json(run/'summary.json')[k] for k in ('steps', 'accuracy', 'label_prob', 'subset_accuracy')} == \
+           {k: read_json(finished/'summary.json')[k] for k in ('steps', 'accuracy', 'label_prob', 'subset_accuracy')}
+    assert not any(p.exists() for p in resume_dirs(run)) and sorted(checkpoints(run)) == sorted(checkpoints(finished))
+
+def test_a_moved_run_resumes_and_loads(finished, tmp_path):
+    "A run whose dataset was built into it can be moved: resumed, loaded and analysed where it lands."
+    from petri.represent import run_dataset_path, run_similarity
+    with pytest.raises(Interrupt): train(smoke(keep='all'), tmp_path/'here', metrics=[interrupting_at(5)], progress=False)
+    moved = Path(shutil.move(tmp_path/'here', tmp_path/'elsewhere'/'run'))
+    assert read_json(moved/'config.json')['config']['dataset'] is None              # built into the run: RUN/data
+    train(smoke(keep='all'), moved, progress=False)
+    pd.testing.assert_frame_equal(metrics(moved), metrics(finished))
+    assert run_dataset_path(moved) == moved/'data'
+    whole = evaluate(load_model(moved), encode(load_dataset(run_dataset_path(moved)))).query("fact_type == 'all'")
+    assert dict(zip(whole.split, whole.accuracy)) == read_json(moved/'summary.json')['accuracy']
+    sims, chosen = run_similarity(moved)                                              # an analysis of chapter 30
+    assert len(chosen) and sims.shape[-1] == len(chosen)
