@@ -1,6 +1,4 @@
 """What the training benchmarks share: a preset's data as tensors, and the labels a plain Hugging Face loop needs."""
-import os
-os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')   # before torch starts OpenMP: idle threads must not spin on a shared machine
 import tempfile
 from pathlib import Path
 import torch

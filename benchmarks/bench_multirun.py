@@ -10,15 +10,37 @@ forward pass is also measured compiled by `torch.compile` (after a warm-up round
 between the loops in short rounds, so that a change in the machine's load affects all alike; the ratios of the
 medians to the plain loop are printed (above 1: faster than the plain loop).
 
+Two plain loops are measured: round robin (K models, a few steps each per round, as the stacked loops see them) and
+one model trained for all of the round's steps, the loop a user writes for a single run, which keeps its weights in
+cache. Every loop also gets its achieved GFLOP/s: the FLOPs of the model's matrix products (linear layers, attention
+products, output layer; forward and backward) in one plain training step, counted by torch's `FlopCounterMode`,
+per example, times the examples per second; and the fraction of the peak, the GFLOP/s of a 2048 x 2048 float32
+matrix product measured in the same process.
+
     python benchmarks/bench_multirun.py [--preset paper] [--k 8] [--device cpu] [--stacks 1,2,4,8] [--compile]
     python benchmarks/bench_multirun.py --device cuda --k 16
 """
 import argparse, statistics, time
-from _shared import plain_labels, preset_data   # first: it sets passive OpenMP waits before torch starts OpenMP
+from _shared import plain_labels, preset_data
 import torch
 from petri import multirun
 from petri.models import build_model
 from petri.multirun import CPU_STACK, multi_step, stack_runs
+
+def matmul_flops(step) -> int:
+    "FLOPs of the matrix products (forward and backward) of one call of `step`, as torch's FlopCounterMode counts them."
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter: step()
+    return counter.get_total_flops()
+
+def sgemm_peak(device, n: int = 2048, repeats: int = 10) -> float:
+    "FLOP/s of an n x n float32 matrix product on `device`: the best of `repeats`."
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
+    best = float('inf')
+    for _ in range(repeats + 1):
+        sync(); t = time.perf_counter(); a @ b; sync(); best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,6 +73,16 @@ def main():
     plain = models()
     plain_opts = [torch.optim.AdamW(m.parameters(), lr=tc.lr, weight_decay=tc.weight_decay) for m in plain]
 
+    def one_model_round():
+        "The same number of steps as a round of the other loops, all by one model."
+        m, opt = plain[0], plain_opts[0]
+        for k in range(K):
+            for s in range(args.steps):
+                b = batches[s, k]
+                m(data.ids[b], labels=labels[b]).loss.backward()
+                opt.step()
+                opt.zero_grad()
+
     def plain_round():
         for k, (m, opt) in enumerate(zip(plain, plain_opts)):
             for s in range(args.steps):
@@ -75,7 +107,10 @@ def main():
                     multi_step(stack, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b])
         multirun.stacked_hidden = eager
 
-    loops = {'plain HF loop, run after run': (plain_round, args.steps)}
+    b = batches[0, 0]
+    per_example = matmul_flops(lambda: plain[0](data.ids[b], labels=labels[b]).loss.backward()) / tc.batch_size
+    plain[0].zero_grad()
+    loops = {'plain HF loop, run after run': (plain_round, args.steps), 'plain HF loop, one model': (one_model_round, args.steps)}
     for size in stacks: loops[f'petri multi-run, stacks of {size}, float32'] = (lambda size=size: multi_round(size, args.steps), args.steps)
     if args.compile:
         loops[f'petri multi-run, stacks of {stacks[0]}, float32, compiled'] = (lambda: multi_round(stacks[0], args.steps, compile=True), args.steps)
@@ -88,8 +123,12 @@ def main():
         for name, (f, _) in loops.items():
             t = time.perf_counter(); f(); sync(); times[name].append(time.perf_counter() - t)
     rate = {k: K * loops[k][1] * tc.batch_size / statistics.median(v) for k, v in times.items()}
-    plain_rate = rate['plain HF loop, run after run']
-    for name, r in rate.items(): print(f"{name:50s} {r:8.0f} examples/s   ratio {r / plain_rate:.2f}")
+    plain_rate, one_rate, peak = rate['plain HF loop, run after run'], rate['plain HF loop, one model'], sgemm_peak(device)
+    print(f"matrix products: {per_example / 1e6:.1f} MFLOP per example (forward and backward); "
+          f"peak: {peak / 1e9:.0f} GFLOP/s (2048 x 2048 float32 matrix product)")
+    print(f"{'':50s} {'examples/s':>10s} {'GFLOP/s':>8s} {'of peak':>8s} {'vs round robin':>15s} {'vs one model':>13s}")
+    for name, r in rate.items():
+        print(f"{name:50s} {r:10.0f} {r * per_example / 1e9:8.1f} {r * per_example / peak:8.0%} {r / plain_rate:15.2f} {r / one_rate:13.2f}")
 
 if __name__ == '__main__':
     main()

@@ -9,7 +9,7 @@ printed (above 1: petri is faster).
     python benchmarks/bench_train_step.py [--preset quick] [--rounds 9] [--steps 10]
 """
 import argparse, statistics, time
-from _shared import plain_labels, preset_data   # first: it sets passive OpenMP waits before torch starts OpenMP
+from _shared import plain_labels, preset_data
 import torch
 from petri.models import build_model
 from petri.train import make_optimizer, train_step

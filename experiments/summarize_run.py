@@ -5,8 +5,9 @@
 import argparse, sys
 from petri.core import PetriError, read_json, write_json
 from petri.dish import load_dataset
-from petri.represent import run_dataset_path
-from petri.train import encode, evaluate, load_model
+from petri.runs import run_dataset_path
+from petri.train import encode, evaluate
+from petri.runs import load_model
 
 
 def summarize(run, command: str) -> dict:

@@ -17,8 +17,10 @@ from .kg import FACT_TYPES
 from .datasets import mutual_information
 from .dish import load_dataset
 from .models import eval_mode
-from .train import IGNORE, checkpoints, encode, load_model, target_logits
-from .represent import hidden_states_at, run_dataset_path
+from .train import IGNORE, encode, target_logits
+from .runs import checkpoints, load_model
+from .represent import hidden_states_at
+from .runs import run_dataset_path
 from .unify import parallel_sample
 
 # %% auto #0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
-from .core import check, in_processes, locked, n_workers   # petri first: it sets passive OpenMP waits before torch starts OpenMP
+from .core import check, in_processes, locked, n_workers
 from .config import TrainConfig
 from .train import IGNORE, RunState, _open, _prepare, _train, make_optimizer
 import copy, dataclasses, math

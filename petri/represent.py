@@ -8,15 +8,16 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
-from pathlib import Path
 from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .models import eval_mode
-from .train import load_trainer_state
+from .dish import load_dataset
+from .train import encode
+from .runs import checkpoints, load_model, load_trainer_state, run_dataset_path
 
 # %% auto #0
 __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_examples', 'similarity_chart', 'second_moment',
-           'run_dataset_path', 'run_similarity']
+           'run_similarity']
 
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
@@ -121,15 +122,8 @@ def second_moment(checkpoint, model) -> dict:
     return {n: state[i]['exp_avg_sq'] for i, n in enumerate(names)}
 
 # %% ../nbs/30_represent.ipynb #6a8753a0
-def run_dataset_path(run) -> Path:
-    "The dataset directory a run trained on."
-    from petri.core import read_json
-    return Path(run)/(read_json(Path(run)/'config.json')['config'].get('dataset') or 'data')   # a relative path lies in the run
-
 def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth_city', 'death_city'), per_group: int = 6, **pick):
     "Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`, and the examples."
-    from petri.dish import load_dataset
-    from petri.train import checkpoints, encode, load_model
     ds = load_dataset(run_dataset_path(run))
     chosen = similarity_examples(ds.examples, fact_types=fact_types, per_group=per_group, **pick)
     data, idx = encode(ds), chosen.index.to_numpy()

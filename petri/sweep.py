@@ -14,7 +14,8 @@ from .core import (choose, PetriError, check, check_seed, config_hash, locked, f
                         to_dict, write_json, write_parquet)
 from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
 from .models import no_progress_bars
-from .train import checkpoints, resolve_device, train
+from .train import resolve_device, train
+from .runs import checkpoints
 from .multirun import train_runs
 from .unify import run_unification, unification_monitor
 

@@ -4,30 +4,29 @@
 
 # %% ../nbs/21_train.ipynb #2e70d8e7
 from __future__ import annotations
-from . import __version__                # petri first: it sets passive OpenMP waits before torch starts OpenMP
+from . import __version__
 import dataclasses, math, shutil, time
-from datetime import datetime, timezone
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
-from transformers import AutoModelForCausalLM, get_cosine_schedule_with_warmup
+from transformers import get_cosine_schedule_with_warmup
 from .core import (choose, PetriError, check, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
                         read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import DataConfig, Dataset, build_dataset, load_dataset
 from .config import RunConfig, TrainConfig
-from .models import build_model, eval_mode, n_parameters, no_progress_bars
+from .models import build_model, eval_mode
+from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, load_model, load_trainer_state, model_card,
+                        provenance, discard_resume, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'RESUME_EVERY', 'EVALUATIONS', 'PRECISIONS', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step',
-           'make_optimizer', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'checkpoint_dir', 'checkpoints',
-           'save_checkpoint', 'load_model', 'load_trainer_state', 'resume_dirs', 'save_resume', 'latest_checkpoint',
-           'provenance', 'final_metrics', 'model_card', 'resolve_device', 'RunState', 'train', 'dynamics_chart',
-           'fact_type_chart']
+__all__ = ['IGNORE', 'PRECISIONS', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step',
+           'make_optimizer', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics', 'resolve_device',
+           'RunState', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -140,154 +139,16 @@ def eval_steps(total_steps: int, evals: int) -> list[int]:
     steps = np.unique(np.round(np.geomspace(1, total_steps, evals)).astype(int)) if total_steps else []
     return [0] + [int(s) for s in steps]
 
-# %% ../nbs/21_train.ipynb #5c5032b1
-def checkpoint_dir(run, step: int) -> Path: return Path(run)/'checkpoints'/f'step-{step:07d}'
-
-def checkpoints(run) -> dict[int, Path]:
-    "The complete checkpoints of a run directory, by step."
-    found = Path(run).glob('checkpoints/step-*')
-    return {int(p.name.split('-')[1]): p for p in sorted(found) if p.name.split('-')[1].isdigit()}
-
-def _discard(path: Path):
-    "Remove the directory `path` if it exists, renamed first, so that a kill never leaves half of it under its name."
-    trash = path.with_name(f'.{path.name}.old.tmp')
-    shutil.rmtree(trash, ignore_errors=True)             # what a kill left last time
-    if path.exists():
-        path.rename(trash)
-        shutil.rmtree(trash)
-
-def save_checkpoint(path, model, tokenizer, trainer_state: dict | None = None, card: str | None = None):
-    """Write model, tokenizer and trainer state (step, time, optimizer and scheduler state dicts), or a model card
-    `README.md`, to the checkpoint directory `path` in place of what is there, atomically."""
-    _discard(Path(path))
-    with no_progress_bars(), atomic_dir(path) as tmp:   # no progress bar for writing a two-megabyte file
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        if trainer_state is not None: torch.save(trainer_state, tmp/'trainer_state.pt')
-        if card is not None: (tmp/'README.md').write_text(card)
-
-def load_model(path, step: int | None = None, device='cpu'):
-    "The model of a checkpoint directory, or of a run directory's checkpoint at `step` (default: the last)."
-    path = Path(path)
-    if (path/'checkpoints').is_dir():
-        found = checkpoints(path)
-        check(found, f"run {path} has no checkpoints")
-        check(step is None or step in found, f"run {path} has no checkpoint at step {step}; it has {', '.join(map(str, found))}")
-        path = found[max(found) if step is None else step]
-    check((path/'config.json').is_file() and (path/'model.safetensors').is_file(), f"no checkpoint at {path}")
-    try:
-        with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
-    except Exception as e: raise PetriError(f"corrupted checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-
-def load_trainer_state(path) -> dict:
-    "The trainer state of the checkpoint directory `path`."
-    try: return torch.load(Path(path)/'trainer_state.pt', map_location='cpu', weights_only=True)
-    except FileNotFoundError: raise PetriError(f"missing trainer state in checkpoint {path}") from None
-    except Exception as e: raise PetriError(f"corrupted trainer state in checkpoint {path}: {type(e).__name__}") from None
-
-# %% ../nbs/21_train.ipynb #5b6bf535
-RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
-
-def resume_dirs(run) -> list[Path]:
-    "Where a run directory's resume checkpoint lies: `checkpoints/resume`, or `checkpoints/resume.new` while it is replaced."
-    return [Path(run)/'checkpoints'/'resume', Path(run)/'checkpoints'/'resume.new']
-
-def save_resume(run, model, tokenizer, trainer_state: dict):
-    "Write the resume checkpoint of the run directory `run` in place of the previous one; a kill at any moment leaves a complete one."
-    path, new = resume_dirs(run)
-    save_checkpoint(new, model, tokenizer, trainer_state)
-    _discard(path)
-    new.rename(path)
-
-def latest_checkpoint(run) -> Path | None:
-    "The checkpoint an interrupted run resumes from: its last step checkpoint or its resume checkpoint, whichever is later."
-    found = checkpoints(run)
-    for p in resume_dirs(run):
-        if p.is_dir(): found.setdefault(load_trainer_state(p)['step'], p)
-    return found[max(found)] if found else None
-
-# %% ../nbs/21_train.ipynb #e99ec738
-def _git_commit(path: Path) -> str | None:
-    "The commit checked out in the git work tree that tracks the file `path`; None if none does, or git is missing or stuck."
-    import subprocess
-    git = lambda *args: subprocess.run(['git', '-C', str(path.parent), *args], capture_output=True, text=True, timeout=5)
-    try:
-        if git('ls-files', '--error-unmatch', path.name).returncode: return None   # no work tree, or an untracked (installed) copy
-        head = git('rev-parse', 'HEAD')
-        return head.stdout.strip() if head.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError): return None
-
-def provenance() -> dict:
-    "What a new run directory records about its making: the versions of petri, torch and transformers, petri's git commit, the UTC time."
-    import petri, transformers
-    return {'versions': {'petri': __version__, 'torch': str(torch.__version__), 'transformers': transformers.__version__},
-            'git_commit': _git_commit(Path(petri.__file__)), 'created': datetime.now(timezone.utc).isoformat(timespec='seconds')}
-
 # %% ../nbs/21_train.ipynb #157b1244
-EVALUATIONS = {'train': 'train', 'test_in': 'in-language', 'test_cross': 'cross-lingual'}
-_ARCH_NAMES = {'gemma2': 'Gemma-2', 'pythia': 'GPT-NeoX (Pythia)'}
-
 def final_metrics(model, data: Tensors) -> dict:
     "The accuracy, label probability and number of examples of `model` on each whole split of `data`, as `summary.json` holds them."
     rows = evaluate(model, data).query("fact_type == 'all'").set_index('split')
     return {key: {s: kind(rows.loc[s, col]) for s in rows.index}
             for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))}
 
-def model_card(run: RunConfig, summary: dict, model, precision: str = 'fp32') -> str:
-    "The model card `README.md` of a run's final model: Hugging Face front matter, the model, its data, training and whole-split results, how to load it."
-    m, tc, kg, lang, sp = run.train.model, run.train, run.data.kg, run.data.languages, run.data.split
-    settings = {k: v for k, v in to_dict(tc).items() if k not in ('model', 'device')} | {'precision': precision}
-    table = ''.join(f"| `{k}` | {v} |\n" for k, v in settings.items())
-    results = ''.join(f"| `{s}` ({EVALUATIONS[s]}) | {summary['examples'][s]:,} | {acc:.3f} | {summary['label_prob'][s]:.3f} |\n"
-                      for s, acc in summary['accuracy'].items())
-    where = f"`{run.dataset}`" if run.dataset else "`data/`, in the run directory"
-    return f"""---
-library_name: transformers
-tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
----
-
-# petri model {config_hash(run)}
-
-A {_ARCH_NAMES[m.arch]} causal language model of {n_parameters(model):,} parameters ({m.layers} layer{'s' * (m.layers > 1)}, \
-hidden size {m.hidden}, {m.heads} attention heads), trained from scratch by [petri](https://github.com/petri-lab/petri) \
-{__version__} on a synthetic dataset: the births and deaths (a year and a city each) of {kg.n_people:,} made-up people, \
-told in {lang.n_languages} made-up languages with {lang.n_templates} templates per fact and language. A research model \
-for one question: is a fact learned in one language recalled in the other?
-
-## Dataset
-
-{where}, dataset id `{config_hash(run.data)}`: parallel fraction {sp.parallel} (of the {sp.parallel_unit}s), \
-language ratio {sp.language_ratio}, seed {sp.seed}, tokenizer `{run.data.tokenizer}`; `petri.dish.load_dataset` loads it.
-
-## Training
-
-{summary['steps']:,} steps ({summary['epochs']:.2f} epochs{', stopped early' if summary['stopped_early'] else ''}) \
-in {summary['seconds']:,.0f} s; the run's `config.json` holds the whole config.
-
-| setting | value |
-|---|---|
-{table}
-## Results
-
-The final model on the whole splits: the share of questions whose answer is its greedy prediction, and the mean \
-probability of the answer.
-
-| split | questions | accuracy | answer probability |
-|---|---|---|---|
-{results}
-## Loading
-
-```python
-from transformers import AutoModelForCausalLM, AutoTokenizer
-model = AutoModelForCausalLM.from_pretrained('path/to/run/final')
-tokenizer = AutoTokenizer.from_pretrained('path/to/run/final')
-```
-
-A question is a prompt (a sentence up to the answer); the answer is the model's next token(s).
-"""
-
 # %% ../nbs/21_train.ipynb #b27df9ff
 PRECISIONS = ('fp32', 'bf16')
+RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
 
 def resolve_device(device: str) -> torch.device:
     "The torch device for `device`, checking that it exists."
@@ -459,7 +320,7 @@ class RunState:
         summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped, 'seconds': round(seconds, 2)}
                    | final_metrics(model, self.data) | {'subset_accuracy': subset.astype(float).to_dict(), 'subset_size': self.tc.eval_size})
         save_checkpoint(self.out/'final', model, self.ds.tokenizer, card=model_card(self.run, summary, model, self.precision))
-        for p in resume_dirs(self.out): _discard(p)
+        discard_resume(self.out)
         write_json(summary, self.out/'summary.json')
         self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
 

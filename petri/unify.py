@@ -123,8 +123,10 @@ def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
     "Activation and gradient unification of a run's checkpoint on its parallel training examples (cached)."
     from petri.dish import load_dataset
-    from petri.train import checkpoints, encode, load_model
-    from petri.represent import hidden_states_at, gradient_reps, second_moment, run_dataset_path
+    from petri.train import encode
+    from petri.runs import checkpoints, load_model
+    from petri.represent import hidden_states_at, gradient_reps, second_moment
+    from petri.runs import run_dataset_path
     found = checkpoints(run)
     check(found, f"run {run} has no checkpoints")
     step = max(found) if step is None else step

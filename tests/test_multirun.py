@@ -8,7 +8,8 @@ from petri.core import PetriError, read_json, read_parquet, to_dict
 from petri.multirun import train_runs
 from petri.sweep import load_spec, plan, run_sweep, sweep_status
 from petri.config import run_config
-from petri.train import checkpoints, train
+from petri.train import train
+from petri.runs import checkpoints
 from petri.unify import unification_monitor
 
 KEYS = ['run', 'step', 'split', 'fact_type']
@@ -183,7 +184,7 @@ def test_a_group_resumed_apart_matches_the_uninterrupted_group(alone, tmp_path):
 def test_a_group_resumes_from_its_resume_checkpoints(tmp_path, monkeypatch):
     "With one timer for the group (here: a resume checkpoint at every step), an interrupted group resumes after its last evaluation."
     from petri import train as train_module
-    from petri.train import latest_checkpoint, load_trainer_state, resume_dirs
+    from petri.runs import latest_checkpoint, load_trainer_state, resume_dirs
     monkeypatch.setattr(train_module, 'RESUME_EVERY', 0)
     configs = [tiny(parallel=0.1, seed=s) for s in (0, 1)]
     outs = [tmp_path/str(i) for i in range(2)]

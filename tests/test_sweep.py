@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 from petri.core import read_json, read_parquet
 from petri.sweep import load_spec, plan, results_path, run_sweep, sweep_status
-from petri.train import checkpoints, eval_steps
+from petri.train import eval_steps
+from petri.runs import checkpoints
 
 TINY = """name: {name}
 preset: smoke

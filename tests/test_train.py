@@ -9,8 +9,9 @@ from conftest import Interrupt, interrupting_at
 from petri.core import PetriError, read_json
 from petri.dish import build_dataset, data_config, load_dataset
 from petri.config import RunConfig, run_config
-from petri import train as train_module
-from petri.train import checkpoints, encode, evaluate, latest_checkpoint, load_model, resume_dirs, train
+from petri import runs as runs_module, train as train_module
+from petri.train import encode, evaluate, train
+from petri.runs import checkpoints, latest_checkpoint, load_model, resume_dirs
 
 def smoke(**kw) -> RunConfig:
     return run_config('smoke', parallel=0.2, **kw)
@@ -128,10 +129,10 @@ def test_config_records_provenance(finished):
 
 def test_no_git_is_no_commit(monkeypatch, tmp_path):
     import subprocess
-    assert train_module._git_commit(tmp_path/'x.py') is None                    # not a git work tree
+    assert runs_module._git_commit(tmp_path/'x.py') is None                    # not a git work tree
     def missing(*a, **kw): raise FileNotFoundError('git')
     monkeypatch.setattr(subprocess, 'run', missing)
-    assert train_module.provenance()['git_commit'] is None
+    assert runs_module.provenance()['git_commit'] is None
 
 def test_resume_checkpoint_by_time(finished, tmp_path, monkeypatch):
     "With a resume checkpoint at every step, a run interrupted at an evaluation resumes from the step before it, exactly."
@@ -153,7 +154,8 @@ def test_resume_checkpoint_by_time(finished, tmp_path, monkeypatch):
 
 def test_a_moved_run_resumes_and_loads(finished, tmp_path):
     "A run whose dataset was built into it can be moved: resumed, loaded and analysed where it lands."
-    from petri.represent import run_dataset_path, run_similarity
+    from petri.represent import run_similarity
+    from petri.runs import run_dataset_path
     with pytest.raises(Interrupt): train(smoke(keep='all'), tmp_path/'here', metrics=[interrupting_at(5)], progress=False)
     moved = Path(shutil.move(tmp_path/'here', tmp_path/'elsewhere'/'run'))
     assert read_json(moved/'config.json')['config']['dataset'] is None              # built into the run: RUN/data
