@@ -23,9 +23,8 @@ matrix product measured in the same process.
 import argparse, statistics, time
 from _shared import plain_labels, preset_data
 import torch
-from petri import multirun
 from petri.models import build_model
-from petri.multirun import CPU_STACK, multi_step, stack_runs
+from petri.multirun import CPU_STACK, multi_step, stack_runs, stacked_hidden
 
 def matmul_flops(step) -> int:
     "FLOPs of the matrix products (forward and backward) of one call of `step`, as torch's FlopCounterMode counts them."
@@ -91,7 +90,7 @@ def main():
                 opt.step()
                 opt.zero_grad()
 
-    built, eager = {}, multirun.stacked_hidden
+    built, eager = {}, stacked_hidden
     compiled = torch.compile(eager, dynamic=False) if args.compile else None
 
     def multi_round(size: int, n_steps: int, bf16: bool = False, compile: bool = False):
@@ -99,13 +98,12 @@ def main():
         if (size, bf16, compile) not in built:
             ms = models()
             built[size, bf16, compile] = [stack_runs(ms[i:i + size], tc, 10**6) for i in range(0, K, size)]
-        multirun.stacked_hidden = compiled if compile else eager
         for s in range(n_steps):
             for i, (stack, opt, sched) in zip(range(0, K, size), built[size, bf16, compile]):
                 b = batches[s, i:i + size]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                    multi_step(stack, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b])
-        multirun.stacked_hidden = eager
+                    multi_step(stack, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b],
+                               forward=compiled if compile else eager)
 
     b = batches[0, 0]
     per_example = matmul_flops(lambda: plain[0](data.ids[b], labels=labels[b]).loss.backward()) / tc.batch_size

@@ -11,20 +11,16 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import choose, PetriError, atomic_dir, check, read_parquet, write_parquet
-from .config import model_config
-from .models import build_model, no_progress_bars
-from .train import IGNORE, lm_loss
+from .models import no_progress_bars
 from .unify import unification_ratios
 
 # %% auto #0
-__all__ = ['LANGUAGES', 'FLORES_CODES', 'FLORES_SPLITS', 'DTYPES', 'TEMPLATE', 'check_languages', 'fixture_questions',
-           'write_fixture_data', 'read_jsonl', 'load_eclektic', 'flores_split_dir', 'read_sentences', 'load_flores',
-           'token_ids', 'vocab_jaccard', 'vocab_overlap', 'normalize_answer', 'exact_match', 'llm_rater',
-           'llm_paraphraser', 'load_paraphrases', 'datapoints', 'load_llm', 'model_label', 'bpe_tokenizer',
-           'recalled_share', 'fit_fixture_model', 'make_fixtures', 'generate_answers', 'answer_questions', 'transfers',
-           'transfer_summary', 'last_token_states', 'transfer_unification', 'auc_by_layer', 'roc_points',
-           'ttest_by_layer', 'pair_accuracy', 'pearson_by_model', 'r2_by_source', 'analyze', 'as_list', 'auc_chart',
-           'roc_chart', 'vocab_chart']
+__all__ = ['LANGUAGES', 'FLORES_CODES', 'FLORES_SPLITS', 'DTYPES', 'TEMPLATE', 'check_languages', 'read_jsonl', 'load_eclektic',
+           'flores_split_dir', 'read_sentences', 'load_flores', 'token_ids', 'vocab_jaccard', 'vocab_overlap',
+           'normalize_answer', 'exact_match', 'llm_rater', 'llm_paraphraser', 'load_paraphrases', 'datapoints',
+           'load_llm', 'model_label', 'generate_answers', 'answer_questions', 'transfers', 'transfer_summary',
+           'last_token_states', 'transfer_unification', 'auc_by_layer', 'roc_points', 'ttest_by_layer', 'pair_accuracy',
+           'pearson_by_model', 'r2_by_source', 'analyze', 'as_list', 'auc_chart', 'roc_chart', 'vocab_chart']
 
 # %% ../nbs/70_llm.ipynb #e808bf66
 LANGUAGES = {'en': 'English', 'fr': 'French', 'he': 'Hebrew', 'zh': 'Chinese', 'de': 'German', 'es': 'Spanish',
@@ -40,75 +36,6 @@ def check_languages(languages) -> tuple[str, ...]:
     check(not unknown, f"unknown language code(s) {', '.join(map(repr, unknown))}; ECLeKTic has {', '.join(LANGUAGES)}")
     check(len(set(languages)) == len(languages), f"repeated language codes in {', '.join(languages)}")
     return languages
-
-# %% ../nbs/70_llm.ipynb #af126b68
-_TEMPLATES = {  # relation -> language -> (question, paraphrase)
-    'opened': {'en': ('In which year did the {e} bridge open?', 'When was the {e} bridge opened?'),
-               'fr': ("En quelle année le pont {e} a-t-il ouvert ?", "Quand le pont {e} a-t-il été inauguré ?"),
-               'de': ('In welchem Jahr wurde die {e}-Brücke eröffnet?', 'Wann wurde die {e}-Brücke eröffnet?'),
-               'he': ('באיזו שנה נפתח גשר {e}?', 'מתי נפתח גשר {e}?'),
-               'zh': ('{e}桥是哪一年开通的？', '{e}桥于何年启用？'),
-               'hi': ('{e} पुल किस वर्ष खुला था?', '{e} पुल कब खोला गया था?')},
-    'born': {'en': ('In which city was the painter {e} born?', 'Where was the painter {e} born?'),
-             'fr': ('Dans quelle ville le peintre {e} est-il né ?', 'Où est né le peintre {e} ?'),
-             'de': ('In welcher Stadt wurde der Maler {e} geboren?', 'Wo wurde der Maler {e} geboren?'),
-             'he': ('באיזו עיר נולד הצייר {e}?', 'היכן נולד הצייר {e}?'),
-             'zh': ('画家{e}出生在哪座城市？', '画家{e}的出生地是哪里？'),
-             'hi': ('चित्रकार {e} का जन्म किस शहर में हुआ था?', 'चित्रकार {e} कहाँ पैदा हुए थे?')}}
-_SCRIPT = {'en': 0, 'fr': 0, 'de': 0, 'he': 1, 'zh': 2, 'hi': 3}  # which spelling of a name each language uses
-_FACTS = [  # id, source language, relation, entity and answer in Latin, Hebrew, Chinese and Devanagari script
-    ('f1', 'en', 'opened', ('Harwick', 'הארוויק', '哈威克', 'हारविक'), ('1911',) * 4),
-    ('f2', 'en', 'born', ('Edgar Colby', 'אדגר קולבי', '埃德加·科尔比', 'एडगर कोल्बी'), ('Leeds', 'לידס', '利兹', 'लीड्स')),
-    ('f3', 'fr', 'opened', ('Valmorel', 'ולמורל', '瓦尔莫雷尔', 'वालमोरेल'), ('1887',) * 4),
-    ('f4', 'fr', 'born', ('Octave Marchet', 'אוקטב מרשה', '奥克塔夫·马歇', 'ओक्टाव मार्शे'), ('Lyon', 'ליון', '里昂', 'ल्योन')),
-    ('f5', 'de', 'opened', ('Kessel', 'קסל', '凯瑟尔', 'केसल'), ('1904',) * 4),
-    ('f6', 'he', 'born', ('Yoav Dror', 'יואב דרור', '约阿夫·德罗尔', 'योआव द्रोर'), ('Haifa', 'חיפה', '海法', 'हाइफ़ा')),
-    ('f7', 'zh', 'opened', ('Lanxi', 'לאנשי', '兰溪', 'लांशी'), ('1936',) * 4),
-    ('f8', 'hi', 'born', ('Mohan Joshi', "מוהן ג'ושי", '莫汉·乔希', 'मोहन जोशी'), ('Pune', 'פונה', '浦那', 'पुणे'))]
-_SENTENCES = {
-    'en': ['The river is long and cold.', 'My sister reads a book every evening.',
-           'The market opens at eight in the morning.', 'Children play football in the park.'],
-    'fr': ['La rivière est longue et froide.', 'Ma sœur lit un livre chaque soir.',
-           'Le marché ouvre à huit heures du matin.', 'Les enfants jouent au football dans le parc.'],
-    'de': ['Der Fluss ist lang und kalt.', 'Meine Schwester liest jeden Abend ein Buch.',
-           'Der Markt öffnet um acht Uhr morgens.', 'Kinder spielen Fußball im Park.'],
-    'he': ['הנהר ארוך וקר.', 'אחותי קוראת ספר כל ערב.', 'השוק נפתח בשמונה בבוקר.', 'ילדים משחקים כדורגל בפארק.'],
-    'zh': ['这条河又长又冷。', '我姐姐每天晚上读一本书。', '市场早上八点开门。', '孩子们在公园里踢足球。'],
-    'hi': ['नदी लंबी और ठंडी है।', 'मेरी बहन हर शाम एक किताब पढ़ती है।', 'बाज़ार सुबह आठ बजे खुलता है।',
-           'बच्चे पार्क में फुटबॉल खेलते हैं।']}
-
-def fixture_questions() -> pd.DataFrame:
-    "The fixture facts, one row per fact and language: question, paraphrase and answer."
-    return pd.DataFrame([dict(fact=f, source_language=src, language=l, is_source=l == src,
-                              question=_TEMPLATES[rel][l][0].format(e=names[s]),
-                              paraphrase=_TEMPLATES[rel][l][1].format(e=names[s]), answer=answers[s])
-                         for f, src, rel, names, answers in _FACTS for l, s in _SCRIPT.items()])
-
-def write_fixture_data(path) -> dict[str, Path]:
-    "Write the fixture ECLeKTic file, its paraphrases, and the Flores sentences in the Flores-200 and FLORES+ layouts."
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    q = fixture_questions()
-    rows = []
-    for fact, g in q.groupby('fact', sort=False):
-        src = g[g.is_source].iloc[0]
-        row = dict(q_id=fact, original_lang=src.language, title=src.question, url=f'https://example.org/{fact}',
-                   content=f'{src.question} {src.answer}', question=src.question, answer=src.answer)
-        for r in g.itertuples(): row |= {f'{r.language}_q': r.question, f'{r.language}_a': r.answer, f'{r.language}_c': ''}
-        rows.append(row)
-    out = {'eclektic': path/'eclektic_main.jsonl', 'paraphrases': path/'paraphrases.jsonl',
-           'flores': path/'flores200_dataset', 'flores_plus': path/'floresp'}
-    out['eclektic'].write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
-    out['paraphrases'].write_text(''.join(json.dumps(dict(language=r.language, question=r.question, paraphrases=[r.paraphrase]),
-                                                     ensure_ascii=False) + '\n' for r in q.itertuples()), encoding='utf-8')
-    for split in FLORES_SPLITS:
-        for lang, sentences in _SENTENCES.items():
-            text = ''.join(s + '\n' for s in sentences)
-            for root, name in ((out['flores'], f'{FLORES_CODES[lang][0]}.{split}'),          # Flores-200 names
-                               (out['flores_plus'], f'{split}.{FLORES_CODES[lang][-1]}')):    # FLORES+ names
-                (root/split).mkdir(parents=True, exist_ok=True)
-                (root/split/name).write_text(text, encoding='utf-8')
-    return out
 
 # %% ../nbs/70_llm.ipynb #a661b21e
 FLORES_SPLITS = ('dev', 'devtest')
@@ -295,82 +222,9 @@ def model_label(name_or_path: str) -> str:
     "How tables name a model: its Hugging Face name, or the folder name of a local model."
     return Path(name_or_path).name if Path(name_or_path).is_dir() else str(name_or_path)
 
-# %% ../nbs/70_llm.ipynb #74bf3bb0
+# %% ../nbs/70_llm.ipynb #39d6c7a2
 TEMPLATE = 'Q: {question}\nA:'
 
-def bpe_tokenizer(texts, vocab_size: int):
-    "A byte-level BPE tokenizer trained on `texts` that starts every encoding with <bos>."
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=['<pad>', '<bos>', '<eos>'],
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
-    tok.post_processor = processors.TemplateProcessing(single='<bos> $A', special_tokens=[('<bos>', tok.token_to_id('<bos>'))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token='<bos>', eos_token='<eos>', pad_token='<pad>',
-                                   padding_side='left', model_max_length=256)
-
-def _answer_positions(tokenizer, prompts, width: int) -> torch.Tensor:
-    "A mask over shifted targets that marks each text's answer tokens, the ones after its prompt."
-    starts = torch.tensor([len(i) for i in tokenizer(list(prompts))['input_ids']])
-    return torch.arange(width)[None] >= starts[:, None] - 1     # target t predicts token t + 1
-
-@torch.no_grad()
-def recalled_share(model, ids, targets, answer) -> float:
-    """Share of texts whose every answer token the model predicts with probability above 1/2 from the tokens
-    before it: then it is the top token, as greedy decoding picks it, with a margin that padding noise cannot flip."""
-    logp = model(input_ids=ids).logits[:, :-1].float().log_softmax(-1)
-    p = logp.gather(-1, targets.clamp(min=0)[..., None])[..., 0].exp()
-    return ((p > 0.5) | ~answer | (targets == IGNORE)).all(1).float().mean().item()
-
-def fit_fixture_model(path, arch: str, vocab_size: int, corpus, prompts, answers, max_steps: int = 600,
-                      lr: float = 1e-2, seed: int = 0, check_every: int = 10) -> Path:
-    """Train a tokenizer on `corpus`, fit a tiny two-block `arch` model ('gemma2' or 'pythia') until it recalls
-    every answer after its prompt, and save both to `path`. Fitting stops on recall, not after a fixed number of
-    steps, because how fast a model this small converges depends on float rounding (the CPU's kernels, library
-    releases); a one-line error says so if `max_steps` is not enough."""
-    check(isinstance(max_steps, int) and max_steps > 0, f"max_steps must be a positive integer, got {max_steps!r}")
-    tokenizer = bpe_tokenizer(corpus, vocab_size)
-    model = build_model(model_config('smoke', arch=arch, layers=2), tokenizer, seed=seed, max_length=256)
-    enc = tokenizer([f'{p} {a}\n{tokenizer.eos_token}' for p, a in zip(prompts, answers)], padding=True,
-                    padding_side='right', return_tensors='pt')
-    ids = enc['input_ids']
-    targets = ids[:, 1:].masked_fill(enc['attention_mask'][:, 1:] == 0, IGNORE)
-    answer = _answer_positions(tokenizer, prompts, targets.shape[1])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)      # tensors this small train fastest on one thread, above all on a busy machine
-    try:
-        for step in range(1, max_steps + 1):
-            lm_loss(model, ids, None, targets).backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            if (step % check_every == 0 or step == max_steps) and (share := recalled_share(model, ids, targets, answer)) == 1: break
-    finally: torch.set_num_threads(threads)
-    check(share == 1, f"fixture model {Path(path).name} is not fitted after {max_steps} steps: it recalls {share:.0%} of its "
-                      f"{len(prompts)} answers; raise max_steps")
-    model.eval()
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.config.petri_fit_steps = step
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return Path(path)
-
-def make_fixtures(path, max_steps: int = 600) -> dict:
-    "Write all fixtures under `path`: ECLeKTic file, paraphrases, Flores in both layouts, and two tiny fitted models."
-    out = write_fixture_data(path)
-    q = fixture_questions()
-    corpus = list(q.question) + list(q.paraphrase) + list(q.answer) + [s for ss in _SENTENCES.values() for s in ss]
-    out['models'] = []
-    for seed, (arch, vocab_size) in enumerate((('gemma2', 500), ('pythia', 1000))):
-        fitted = q[q.is_source | (np.random.default_rng(seed).random(len(q)) < 0.5)]
-        prompts = [TEMPLATE.format(question=t) for t in fitted.question]
-        out['models'].append(fit_fixture_model(Path(path)/'models'/f'tiny-{arch}', arch, vocab_size, corpus, prompts,
-                                               fitted.answer, max_steps, seed=seed))
-        out.setdefault('fitted', {})[out['models'][-1].name] = set(zip(fitted.fact, fitted.language))
-    return out
-
-# %% ../nbs/70_llm.ipynb #39d6c7a2
 def _length_batches(lengths, batch_size: int) -> list[np.ndarray]:
     "Indices in order of length, cut into batches."
     check(isinstance(batch_size, int) and batch_size > 0, f"batch_size must be a positive integer, got {batch_size!r}")

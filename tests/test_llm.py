@@ -8,8 +8,9 @@ from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from petri.core import PetriError, read_parquet
-from petri.llm import (analyze, datapoints, exact_match, load_eclektic, load_flores, load_paraphrases, make_fixtures,
-                       transfer_unification, vocab_jaccard, vocab_overlap, write_fixture_data)
+from petri.llm import (analyze, datapoints, exact_match, load_eclektic, load_flores, load_paraphrases,
+                       transfer_unification, vocab_jaccard, vocab_overlap)
+from petri.llm_fixtures import make_fixtures, write_fixture_data
 from petri.unify import unification_score
 
 
