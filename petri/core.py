@@ -5,7 +5,9 @@
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
 import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, typing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+import multiprocessing
 from pathlib import Path
 import petri
 
@@ -139,7 +141,7 @@ def read_json(path) -> dict:
 
 def read_parquet(path):
     "Read a parquet table, with a one-line error naming the file if it is missing or corrupted."
-    import pandas as pd, pyarrow
+    import pandas as pd, pyarrow     # here: the command line imports this module, and only tables need them
     path = Path(path)
     check(path.is_file(), f"missing file {path}")
     try: return pd.read_parquet(path)
@@ -173,8 +175,6 @@ def in_processes(fn, jobs: list[dict], workers=1):
     if workers == 1 or len(jobs) <= 1:
         for job in jobs: yield fn(**job)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn')) as pool:
         for f in as_completed([pool.submit(fn, **job, threads=threads) for job in jobs]): yield f.result()

@@ -10,8 +10,12 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import pearsonr, ttest_ind
+from sklearn.metrics import roc_auc_score, roc_curve
+from transformers import AutoModelForCausalLM, AutoTokenizer
 from .core import choose, PetriError, atomic_dir, check, read_parquet, write_parquet
 from .models import no_progress_bars
+from .train import resolve_device
 from .unify import unification_ratios
 
 # %% auto #0
@@ -201,16 +205,11 @@ DTYPES = ('float32', 'bfloat16', 'float16')
 
 def load_llm(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
     "A causal LM (in eval mode, on `device`) and its left-padding tokenizer."
-    import transformers
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from petri.train import resolve_device
     choose(dtype, DTYPES, 'dtype')
     device = resolve_device(device)
-    # transformers renamed `torch_dtype` to `dtype` in 4.56 and deprecates the old name
-    dtype_arg = 'dtype' if tuple(map(int, transformers.__version__.split('.')[:2])) >= (4, 56) else 'torch_dtype'
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        with no_progress_bars(): model = AutoModelForCausalLM.from_pretrained(name_or_path, **{dtype_arg: getattr(torch, dtype)})
+        with no_progress_bars(): model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=getattr(torch, dtype))
     except (OSError, ValueError) as e:
         raise PetriError(f"cannot load model {name_or_path}: {str(e).strip().splitlines()[0]}") from None
     tokenizer.padding_side = 'left'
@@ -310,14 +309,12 @@ def _scored(scores: pd.DataFrame) -> pd.DataFrame:
 
 def auc_by_layer(scores: pd.DataFrame) -> pd.DataFrame:
     "ROC AUC of unification predicting transfer, per model and layer."
-    from sklearn.metrics import roc_auc_score
     return pd.DataFrame([dict(model=m, layer=layer, pairs=len(g), transferred=int(g.transferred.sum()),
                               roc_auc=roc_auc_score(g.transferred, g.unification) if g.transferred.nunique() == 2 else np.nan)
                          for (m, layer), g in _scored(scores).groupby(['model', 'layer'])])
 
 def roc_points(scores: pd.DataFrame) -> pd.DataFrame:
     "The ROC curve of unification predicting transfer, per model and layer: false and true positive rates."
-    from sklearn.metrics import roc_curve
     out = []
     for (m, layer), g in _scored(scores).groupby(['model', 'layer']):
         if g.transferred.nunique() < 2: continue
@@ -328,7 +325,6 @@ def roc_points(scores: pd.DataFrame) -> pd.DataFrame:
 
 def ttest_by_layer(scores: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     "Welch's t-test of unification, transferred vs. not, per model and layer, Bonferroni-corrected over layers."
-    from scipy.stats import ttest_ind
     rows = []
     for (m, layer), g in _scored(scores).groupby(['model', 'layer']):
         a, b = g.unification[g.transferred], g.unification[~g.transferred]
@@ -349,7 +345,6 @@ def pair_accuracy(transfer: pd.DataFrame, vocab: pd.DataFrame) -> pd.DataFrame:
     return acc.merge(jac, on=['model', 'source_language', 'target_language'], how='left')
 
 def _pearson(x, y):
-    from scipy.stats import pearsonr
     ok = len(x) > 2 and np.ptp(x) > 0 and np.ptp(y) > 0
     return tuple(map(float, pearsonr(x, y))) if ok else (np.nan, np.nan)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 import torch
 from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
+from transformers.utils import logging as hf_logging
 from .config import ModelConfig
 
 # %% auto #0
@@ -38,7 +39,6 @@ def n_parameters(model) -> int:
 @contextmanager
 def no_progress_bars():
     "Silence transformers' progress bars inside the block, restoring the previous setting after it."
-    from transformers.utils import logging as hf_logging
     enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
     try: yield

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
+from scipy.stats import pearsonr
 from .core import check
 from .unify import unification_plus
 
@@ -36,7 +37,6 @@ def run_table(results: pd.DataFrame) -> pd.DataFrame:
 def correlations(runs: pd.DataFrame, target: str = 'cross_lingual_accuracy',
                  scores=('activation_unification', 'gradient_unification')) -> pd.DataFrame:
     "Pearson's r (and its p-value and the number of runs) of each score with `target`, over runs that have both."
-    from scipy.stats import pearsonr
     rows = []
     for s in scores:
         ok = runs[[s, target]].dropna()

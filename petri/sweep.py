@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet,
-                        to_dict, write_json, write_parquet)
+                        runs_dir, to_dict, write_json, write_parquet)
+from .dish import preset_name
 from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
 from .models import no_progress_bars
 from .train import resolve_device, train
@@ -369,7 +371,6 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
               'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]
     statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, address, spec.cpus, spec.gpus)
-    from tqdm import tqdm
     counts = {}
     with tqdm(total=len(todo), desc=spec.name, disable=not progress or not len(todo)) as bar:
         for batch in statuses:
@@ -388,8 +389,6 @@ def book_results(name: str = 'book', preset: str = None) -> pd.DataFrame:
     """The results table of the book's sweep `name` at `preset` (default `$PETRI_PRESET`, else quick): 'book' is
     `sweeps/<preset>.yml`, any other name `sweeps/<preset>-<name>.yml`. Runs already in the project's runs directory
     are reused; missing ones train now."""
-    from petri.core import runs_dir
-    from petri.dish import preset_name
     preset = preset_name(preset)
     spec = project_path('sweeps', f'{preset}.yml' if name == 'book' else f'{preset}-{name}.yml')
     check(spec.is_file(), f"no sweep {name!r} at the {preset} preset: {spec} does not exist")

@@ -9,7 +9,14 @@ import pandas as pd
 import torch
 from functools import partial
 from pathlib import Path
+from scipy.sparse import csr_matrix
 from .core import choose, check, config_hash, read_json, runs_dir, write_json
+from .config import run_config
+from .dish import load_dataset
+from .train import encode
+from .runs import checkpoints, load_model, run_dataset_path
+from .multirun import train_runs
+from .represent import activation_reps, gradient_reps, hidden_states_at, second_moment
 
 # %% auto #0
 __all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus', 'parallel_sample',
@@ -24,7 +31,6 @@ def _codes(labels) -> np.ndarray:
 
 def _group_sums(u: np.ndarray, codes: np.ndarray):
     "Per-row sum of the unit vectors of the row's group, and the group's size."
-    from scipy.sparse import csr_matrix
     members = csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))))   # group x row indicator
     return (members @ u)[codes], np.bincount(codes)[codes]
 
@@ -89,7 +95,6 @@ def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):
     return partial(_monitored_unification, max_examples=max_examples, layers=layers, seed=seed)   # picklable: runs can train in other processes
 
 def _monitored_unification(model, data, eval_index=None, *, max_examples: int, layers, seed: int) -> pd.DataFrame:
-    from petri.represent import activation_reps
     chosen = parallel_sample(data.examples, max_examples, seed)
     if not len(chosen): return pd.DataFrame([{'split': 'train', 'fact_type': 'all', 'unification': np.nan}])
     idx = torch.tensor(chosen.to_numpy(), device=data.ids.device)
@@ -110,8 +115,6 @@ def _score_or_nan(reps, fact, language) -> float:
 def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
     """The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with
     the unification monitor, together where they can be, in `workers` processes."""
-    from petri.config import run_config
-    from petri.multirun import train_runs
     configs = [run_config(preset, **s) for s in settings]
     return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()],
                       progress=progress, workers=workers)
@@ -122,11 +125,6 @@ def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
 
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
     "Activation and gradient unification of a run's checkpoint on its parallel training examples (cached)."
-    from petri.dish import load_dataset
-    from petri.train import encode
-    from petri.runs import checkpoints, load_model
-    from petri.represent import hidden_states_at, gradient_reps, second_moment
-    from petri.runs import run_dataset_path
     found = checkpoints(run)
     check(found, f"run {run} has no checkpoints")
     step = max(found) if step is None else step

@@ -289,13 +289,13 @@ def test_two_trainings_in_one_directory_are_refused(capsys, tmp_path):
     assert petri(capsys, *argv)[0] == 0                                               # free again: it resumes
 
 
-# --- the command line answers at once and without torch
+# --- the command line answers at once: without torch, transformers or scikit-learn
 
-def test_argument_errors_and_help_do_not_load_torch():
+def test_argument_errors_and_help_do_not_load_the_heavy_libraries():
     import subprocess, sys
     code = ("import sys\nfrom petri.cli import main\nfor argv in (['train', '--epochs', 'x', '--out', 'o'], ['--help'], ['--version']):\n"
             "    try: main(argv)\n    except SystemExit as e: print(e.code)\n"
-            "print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules))")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert r.stdout.split('\n')[-2:] == ['[]', ''] and 'petri 0' in r.stdout, r.stdout + r.stderr
     assert 'petri train: error: argument --epochs' in r.stderr
