@@ -12,9 +12,9 @@ from pathlib import Path
 import petri
 
 # %% auto #0
-__all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'atomic_dir',
-           'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'project_path', 'n_workers',
-           'in_processes', 'locked']
+__all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'vacant',
+           'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'project_path',
+           'n_workers', 'in_processes', 'locked']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -91,12 +91,17 @@ def _umask() -> int:
     mask = os.umask(0); os.umask(mask)
     return mask
 
+def vacant(path) -> bool:
+    "Whether `path` is free for a new result: absent, or an empty directory."
+    path = Path(path)
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
 @contextmanager
 def atomic_dir(out):
     "Yield a temporary directory that becomes `out` only if the block completes."
     out = Path(out)
     check(not out.exists() or out.is_dir(), f"{out} exists and is not a directory")
-    check(not out.exists() or not any(out.iterdir()), f"{out} exists and is not empty")
+    check(vacant(out), f"{out} exists and is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(out)
     tmp = _named(out, lambda: Path(tempfile.mkdtemp(prefix=f'.{out.name}.{_owner()}.', suffix='.tmp', dir=out.parent)))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from . import __version__
-from .core import choose, PetriError, check, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
+from .core import choose, PetriError, check, vacant, config_hash, from_dict, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
 from .kg import FACT_TYPES, KGConfig, KnowledgeGraph, make_kg
 from .languages import LanguageConfig, Languages, make_languages
 from .datasets import SplitConfig, COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
@@ -152,7 +152,7 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
         held = read_json(out/'config.json').get('id')
         check(held == ident, f"{out} already holds a different dataset (id {held}, this config is {ident}); choose another output directory")
         return out
-    check(not out.exists() or (out.is_dir() and not any(out.iterdir())), f"{out} exists and is not a petri dataset directory")
+    check(vacant(out), f"{out} exists and is not a petri dataset directory")
     if kg is None: kg = make_kg(cfg.kg)
     check(kg.config == cfg.kg, "the given knowledge graph was built from another KGConfig than this dataset's")
     langs = make_languages(cfg.languages, kg)

@@ -16,16 +16,15 @@ from .core import check
 from .kg import FACT_TYPES
 from .datasets import mutual_information
 from .dish import load_dataset
-from .models import eval_mode
-from .train import IGNORE, encode, target_logits
+from .train import encode
 from .runs import checkpoints, load_model
 from .represent import hidden_states_at
 from .runs import run_dataset_path
 from .unify import parallel_sample
 
 # %% auto #0
-__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'run_footprints',
-           'attribute_predictions', 'predicted_attributes', 'name_confusion', 'language_probe_accuracy']
+__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'run_footprints', 'predicted_attributes',
+           'name_confusion', 'language_probe_accuracy']
 
 # %% ../nbs/50_features.ipynb #cc22f71f
 def token_language_mi(examples: pd.DataFrame, tokenizer, split: str | None = 'train', column: str = 'prompt') -> float:
@@ -77,14 +76,6 @@ def run_footprints(run, step: int | None = None, max_examples: int = 1000) -> di
     return footprints(next(iter(acts.values())), examples)
 
 # %% ../nbs/50_features.ipynb #77cf7202
-def attribute_predictions(model, data, index, batch_size: int = 1024) -> np.ndarray:
-    "The model's top token at each attribute position of the examples at `index`: (n, A), IGNORE past the attribute."
-    index = torch.as_tensor(np.asarray(index))
-    with eval_mode(model), torch.no_grad():
-        out = [target_logits(model, data.ids[c], data.positions[c]).argmax(-1).cpu() for c in index.split(batch_size)]
-    targets = data.targets[index].cpu()
-    return torch.cat(out).masked_fill(targets == IGNORE, IGNORE).numpy()
-
 def predicted_attributes(data, index, predictions) -> np.ndarray:
     "The attribute value (of each example's fact type) that `predictions` spell, or None if they spell none."
     ex = data.examples

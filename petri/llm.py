@@ -13,7 +13,7 @@ import torch
 from scipy.stats import pearsonr, ttest_ind
 from sklearn.metrics import roc_auc_score, roc_curve
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from .core import choose, PetriError, atomic_dir, check, read_parquet, write_parquet
+from .core import choose, PetriError, atomic_dir, check, read_parquet, vacant, write_parquet
 from .models import no_progress_bars
 from .train import resolve_device
 from .unify import unification_ratios
@@ -372,7 +372,7 @@ def analyze(eclektic, flores, models: Sequence[str], paraphrase: Callable | None
     "Cross-lingual transfer, per-layer unification and vocabulary overlap of every model, with their statistics."
     check(len(models) > 0, "no models to analyze")
     # atomic_dir checks this too, but only after hours of work on large models
-    check(out is None or not Path(out).exists() or (Path(out).is_dir() and not any(Path(out).iterdir())),
+    check(out is None or vacant(out),
           f"{out} exists and is not an empty directory")
     questions = load_eclektic(eclektic, languages)
     if progress: progress(f"{eclektic}: {questions.fact.nunique()} questions in {questions.language.nunique()} languages "

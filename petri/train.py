@@ -13,7 +13,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
-from .core import (choose, PetriError, check, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
+from .core import (choose, PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
                         read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
@@ -25,8 +25,8 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 
 # %% auto #0
 __all__ = ['IGNORE', 'PRECISIONS', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step',
-           'make_optimizer', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics', 'resolve_device',
-           'RunState', 'train', 'dynamics_chart', 'fact_type_chart']
+           'make_optimizer', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics',
+           'resolve_device', 'RunState', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -103,10 +103,11 @@ def make_optimizer(model, cfg: TrainConfig, total_steps: int):
 
 # %% ../nbs/21_train.ipynb #4f7dd8ee
 @torch.no_grad()
-def score(model, data: Tensors, index=None, batch_size: int = 1024):
-    "Per example of `index` (default: all): whether the attribute is predicted, and its log-probability."
-    index = torch.arange(len(data.ids)) if index is None else torch.as_tensor(index)
-    correct, logp = [], []
+def predict(model, data: Tensors, index=None, batch_size: int = 1024):
+    """Per example of `index` (default: all): the model's top token at each attribute position, given the correct
+    tokens before it ((n, A), IGNORE past the attribute), and the attribute's log-probability."""
+    index = torch.arange(len(data.ids)) if index is None else torch.as_tensor(np.asarray(index))
+    top, logp = [], []
     with eval_mode(model):
         for chunk in index.split(batch_size):
             chunk = chunk.to(data.device)
@@ -114,9 +115,15 @@ def score(model, data: Tensors, index=None, batch_size: int = 1024):
             keep = targets != IGNORE
             logits = target_logits(model, data.ids[chunk], data.positions[chunk]).float()
             lp = logits.log_softmax(-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-            correct.append(((logits.argmax(-1) == targets) | ~keep).all(-1).cpu())
+            top.append(logits.argmax(-1).masked_fill(~keep, IGNORE).cpu())
             logp.append((lp * keep).sum(-1).cpu())
-    return torch.cat(correct).numpy(), torch.cat(logp).numpy()
+    return torch.cat(top).numpy(), torch.cat(logp).numpy()
+
+def score(model, data: Tensors, index=None, batch_size: int = 1024):
+    "Per example of `index` (default: all): whether the attribute is predicted (every token of it), and its log-probability."
+    top, logp = predict(model, data, index, batch_size)
+    targets = data.targets.cpu().numpy()
+    return (top == (targets if index is None else targets[np.asarray(index)])).all(-1), logp
 
 def recall_metrics(examples: pd.DataFrame, correct, logp) -> pd.DataFrame:
     "Tidy accuracy, label probability and loss per split and fact type (and 'all' fact types) of `examples`."
@@ -202,7 +209,7 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 
             if not (out/'summary.json').exists() and (resume := latest_checkpoint(out)):
                 load_model(resume), load_trainer_state(resume)   # fail now, in one line, if it is broken
         else:
-            check(not any(out.iterdir()), f"{out} exists and is not a petri run directory")
+            check(vacant(out), f"{out} exists and is not a petri run directory")
     return run, ds, resume
 
 def _open(run: RunConfig, ds: Dataset | None, out: Path, precision: str = 'fp32') -> Dataset:
