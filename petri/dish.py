@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_dish.ipynb #a356a441
 from __future__ import annotations
-import dataclasses, json
+import dataclasses, json, os
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -48,7 +48,6 @@ PRESETS = {
 
 def preset_name(preset: str | None = None) -> str:
     "`preset` if given, else the `PETRI_PRESET` environment variable (how `make book PRESET=...` reaches every chapter), else 'quick'."
-    import os
     preset = preset or os.environ.get('PETRI_PRESET') or 'quick'
     choose(preset, PRESETS, 'preset')
     return preset

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import PreTrainedTokenizerFast
 from .core import check
 from .config import model_config
 from .models import build_model
@@ -90,8 +92,6 @@ def write_fixture_data(path) -> dict[str, Path]:
 # %% ../nbs/71_llm_fixtures.ipynb #74bf3bb0
 def bpe_tokenizer(texts, vocab_size: int):
     "A byte-level BPE tokenizer trained on `texts` that starts every encoding with <bos>."
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
     tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=['<pad>', '<bos>', '<eos>'],

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import torch
+import yaml
 from tqdm import tqdm
 from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet,
                         runs_dir, to_dict, write_json, write_parquet)
@@ -100,7 +102,6 @@ def _error_line(e: BaseException) -> str:
 
 def load_spec(path) -> SweepSpec:
     "Read and validate the sweep spec in the YAML file `path`."
-    import yaml
     path = Path(path)
     check(path.is_file(), f"no sweep spec at {path}")
     try: raw = yaml.safe_load(path.read_text(encoding='utf-8'))
@@ -182,7 +183,6 @@ def _restart_if_only_initialized(run_dir: Path):
 @contextmanager
 def _quiet(threads: int | None):
     "Use `threads` torch threads, without the 'Loading weights' bar for every checkpoint a sweep opens."
-    import torch
     if threads: torch.set_num_threads(threads)
     with no_progress_bars(): yield
 
