@@ -192,6 +192,8 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 
         ds = load_dataset(source)
         source = RunConfig(ds.config, train_cfg or TrainConfig(), str(Path(source).resolve()))
     run = source
+    if run.dataset and not Path(run.dataset).is_absolute():   # the caller's relative path: from here, not from the run directory
+        run = dataclasses.replace(run, dataset=str(Path(run.dataset).resolve()))
     resolve_device(run.train.device)
     ds = _check_dataset(run.dataset, run.data) if run.dataset else None
     resume = None

@@ -166,3 +166,12 @@ def test_a_moved_run_resumes_and_loads(finished, tmp_path):
     assert dict(zip(whole.split, whole.accuracy)) == read_json(moved/'summary.json')['accuracy']
     sims, chosen = run_similarity(moved)                                              # an analysis of chapter 30
     assert len(chosen) and sims.shape[-1] == len(chosen)
+
+def test_a_relative_dataset_path_is_the_callers(tmp_path, monkeypatch):
+    "A RunConfig naming its dataset by a path relative to the working directory is stored absolute, so calling again finds the same run."
+    monkeypatch.chdir(tmp_path)
+    build_dataset(data_config('smoke', parallel=0.2), 'd')
+    cfg = dataclasses.replace(run_config('smoke', dataset='d', epochs=1), dataset='d')
+    run = train(cfg, 'run', progress=False)
+    assert read_json(run/'config.json')['config']['dataset'] == str(tmp_path.resolve()/'d')
+    assert train(cfg, 'run', progress=False) == run                                  # finished: found, not refused
