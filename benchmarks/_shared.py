@@ -1,7 +1,10 @@
-"""What the training benchmarks share: a preset's data as tensors, and the labels a plain Hugging Face loop needs."""
-import tempfile
+"""What the training benchmarks share: a preset's data as tensors, the labels a plain Hugging Face loop needs, and a
+results file the book can read."""
+import platform, sys, tempfile, time
 from pathlib import Path
 import torch
+from petri import __version__
+from petri.core import write_json
 from petri.dish import build_dataset, load_dataset
 from petri.config import PRESETS
 from petri.train import IGNORE, encode
@@ -21,3 +24,9 @@ def plain_labels(data, loss):
     rows = torch.arange(len(data.ids), device=data.ids.device).unsqueeze(1).expand_as(data.positions)
     labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
     return labels
+
+def write_results(path, record: dict):
+    "Write a benchmark's `record` to the JSON file `path` (atomically), with the command that produced it and where it ran."
+    where = {'command': 'python ' + ' '.join(sys.argv), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'petri': __version__,
+             'torch': torch.__version__, 'torch_threads': torch.get_num_threads(), 'machine': platform.processor() or platform.machine()}
+    write_json(where | record, Path(path))

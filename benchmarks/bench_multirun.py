@@ -21,7 +21,7 @@ matrix product measured in the same process.
     python benchmarks/bench_multirun.py --device cuda --k 16
 """
 import argparse, statistics, time
-from _shared import plain_labels, preset_data
+from _shared import plain_labels, preset_data, write_results
 import torch
 from petri.models import build_model
 from petri.multirun import CPU_STACK, multi_step, stack_runs, stacked_hidden
@@ -52,6 +52,7 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--steps', type=int, default=3, help='training steps per run and round')
     ap.add_argument('--bf16-steps', type=int, default=1, help='training steps per run and round under bfloat16 autocast')
+    ap.add_argument('--out', help='also write the figures to this JSON file (e.g. results/bench-multirun-quick.json, which the training chapter reads)')
     args = ap.parse_args()
     device, K = torch.device(args.device), args.k
     stacks = [int(s) for s in args.stacks.split(',')] if args.stacks else [CPU_STACK if device.type == 'cpu' else K]
@@ -127,6 +128,11 @@ def main():
     print(f"{'':50s} {'examples/s':>10s} {'GFLOP/s':>8s} {'of peak':>8s} {'vs round robin':>15s} {'vs one model':>13s}")
     for name, r in rate.items():
         print(f"{name:50s} {r:10.0f} {r * per_example / 1e9:8.1f} {r * per_example / peak:8.0%} {r / plain_rate:15.2f} {r / one_rate:13.2f}")
+    if args.out:
+        write_results(args.out, {'preset': args.preset, 'runs': K, 'device': str(device), 'rounds': args.rounds, 'loss': args.loss,
+                                 'flop_per_example': per_example, 'peak_flop_per_s': peak,
+                                 'examples_per_s': {n: round(r, 1) for n, r in rate.items()},
+                                 'plain': 'plain HF loop, run after run', 'one_model': 'plain HF loop, one model'})
 
 if __name__ == '__main__':
     main()

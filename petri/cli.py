@@ -9,14 +9,13 @@ from pathlib import Path
 from . import __version__
 from .core import PetriError, project_path, read_json
 from .kg import KnowledgeGraph
-from .dish import PRESETS as DATA_PRESETS, TOKENIZERS, build_dataset, data_config
-from .datasets import UNITS, VARIANTS
-from .config import ARCHITECTURES, KEEP, LOSSES, PRESETS, SCALES, run_config
+from .config import PRESETS, SETTINGS, data_config, run_config, setting_help
+from .dish import build_dataset
 # training and sweeps import torch (seconds): their commands import them when they run, so that --help and
 # mistakes in the arguments answer at once
 
 # %% auto #0
-__all__ = ['SPEC_HELP', 'parser', 'main']
+__all__ = ['PARTS', 'SPEC_HELP', 'add_settings', 'given_settings', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #2b66b65e
 class _Parser(argparse.ArgumentParser):
@@ -29,25 +28,46 @@ def _path(value: str) -> Path:
     if not value.strip(): raise argparse.ArgumentTypeError("expected a path, got an empty string")
     return Path(value)
 
+# %% ../nbs/90_cli.ipynb #494514f7
+PARTS = {('data',): 'data settings', ('train', 'model'): 'model settings', ('train',): 'training settings'}
+
+def _reader(kind: type, optional: bool):
+    "Read a setting of type `kind` from text, 'none' too if `optional`."
+    def read(text: str):
+        if optional and text.lower() == 'none': return None
+        try: return kind(text)
+        except ValueError: raise argparse.ArgumentTypeError(f"expected {kind.__name__}{' or none' if optional else ''}, got {text!r}") from None
+    return read
+
+def add_settings(p: argparse.ArgumentParser, within: tuple = ()):
+    "One option per setting under `within`, grouped by config; an option not given leaves no attribute."
+    groups = {}
+    for name, path in SETTINGS.items():
+        if path[:len(within)] != within: continue
+        part = next(k for k in PARTS if path[:len(k)] == k)
+        group = groups.get(part) or groups.setdefault(part, p.add_argument_group(PARTS[part]))
+        h, flag = setting_help(name), '--' + name.replace('_', '-')
+        if h['type'] is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=h['help'])
+        else:
+            group.add_argument(flag, type=_reader(h['type'], h['optional']), choices=h['choices'], default=argparse.SUPPRESS,
+                               metavar=None if h['choices'] else h['type'].__name__.upper(), help=h['help'])
+
+def given_settings(args: argparse.Namespace) -> dict:
+    "The settings given on the command line."
+    return {k: v for k, v in vars(args).items() if k in SETTINGS}
+
 # %% ../nbs/90_cli.ipynb #839576bd
 def _add_data(sub):
     p = sub.add_parser('data', help='build a dataset directory', description='Build a Petri-dish dataset directory.')
-    p.add_argument('--preset', default='quick', choices=list(DATA_PRESETS), help='named scale (default: quick)')
-    p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
-    p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
-    p.add_argument('--seed', type=int, help='seed of the split into parallel, monolingual and test data')
-    p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
-    p.add_argument('--variant', choices=list(VARIANTS), help='unaltered, balanced or imbalanced')
-    p.add_argument('--language-ratio', type=float, help='monolingual people in language 0 per person in language 1')
-    p.add_argument('--templates', type=int, dest='n_templates', help='templates per fact type and language')
-    p.add_argument('--people', type=int, dest='n_people', help='people in the knowledge graph')
+    p.add_argument('--preset', default='quick', choices=list(PRESETS), help='the preset whose data to start from (default: quick)')
     p.add_argument('--kg', type=_path, help='reuse the knowledge graph saved in this dataset directory')
     p.add_argument('--out', type=_path, required=True, help='output directory (created atomically)')
+    add_settings(p, within=('data',))
     p.set_defaults(func=_data)
 
 def _data(args) -> int:
-    names = ('parallel', 'parallel_unit', 'seed', 'tokenizer', 'variant', 'language_ratio', 'n_templates', 'n_people')
-    cfg = data_config(args.preset, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
+    cfg = data_config(args.preset, **given_settings(args))
     path = build_dataset(cfg, args.out, kg=KnowledgeGraph.load(args.kg) if args.kg else None)
     stats = read_json(path/'stats.json')
     sizes = ', '.join(f"{k} {v}" for k, v in stats['examples'].items())
@@ -60,28 +80,15 @@ def _add_train(sub):
     p = sub.add_parser('train', help='train a model and evaluate it', description='Train a model from scratch on a Petri-dish dataset.')
     p.add_argument('--preset', default='quick', choices=list(PRESETS), help='named scale of data and training (default: quick)')
     p.add_argument('--data', type=_path, help='train on this existing dataset directory instead of building one into OUT/data')
-    p.add_argument('--parallel', type=float, help='fraction of events (or people) seen in both languages, in [0, 1)')
-    p.add_argument('--parallel-unit', choices=list(UNITS), help='what the parallel fraction counts: event (default) or person')
-    p.add_argument('--tokenizer', choices=list(TOKENIZERS), help='word, char-all-low or char-cased')
-    p.add_argument('--data-seed', type=int, help='seed of the data split')
-    p.add_argument('--seed', type=int, help='training seed: initialization and batch order (default 0)')
-    p.add_argument('--arch', choices=list(ARCHITECTURES), help='gemma2 or pythia')
-    p.add_argument('--scale', choices=list(SCALES), help='model size')
-    p.add_argument('--epochs', type=float, help='epochs to train')
-    p.add_argument('--lr', type=float, help='peak learning rate')
-    p.add_argument('--loss', choices=list(LOSSES), help='loss over the whole sequence or the attribute only')
-    p.add_argument('--keep', choices=list(KEEP), help='checkpoints to keep: all or last')
-    p.add_argument('--early-stop', action='store_true', default=None, help='stop once train and in-language accuracy plateau')
-    p.add_argument('--device', choices=['cpu', 'cuda'], help='where to train (default: cpu)')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.add_argument('--out', type=_path, required=True, help='run directory (resumed if it holds an interrupted run)')
+    add_settings(p)
     p.set_defaults(func=_train)
 
 def _train(args) -> int:
     from petri.train import train
     from petri.unify import unification_monitor
-    names = ('parallel', 'parallel_unit', 'tokenizer', 'data_seed', 'seed', 'arch', 'scale', 'epochs', 'lr', 'loss', 'keep', 'early_stop', 'device')
-    cfg = run_config(args.preset, dataset=args.data, **{k: getattr(args, k) for k in names if getattr(args, k) is not None})
+    cfg = run_config(args.preset, dataset=args.data, **given_settings(args))
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())

@@ -14,7 +14,8 @@ from .languages import Languages, render
 
 # %% auto #0
 __all__ = ['SPLITS', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 'assign_units', 'make_examples',
-           'event_languages', 'bridged_people', 'expected_bridged_share', 'mutual_information', 'language_attribute_mi']
+           'event_languages', 'bridged_people', 'expected_bridged_share', 'fact_id', 'parallel_sample',
+           'mutual_information', 'language_attribute_mi']
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')
@@ -31,8 +32,8 @@ class SplitConfig:
     language_ratio: float = 1.0     # monolingual people in language 0 per monolingual person of each other language
     n_test_templates: int = 1       # templates per monolingual fact held out for the in-language test
     train_size: int | None = None   # fixed training-set size; default: the size with no parallel data
-    variant: str = 'unaltered'      # or 'balanced' / 'imbalanced'
-    seed: int = 0
+    variant: str = 'unaltered'      # unaltered, balanced (people added so each attribute is as common in every language) or imbalanced (added to its commoner one)
+    seed: int = 0                   # seed of the split
     parallel_unit: str = 'event'    # what is parallel or monolingual as a whole: an 'event' (two facts) or a 'person' (four)
     LEGACY_DEFAULTS: ClassVar[dict] = {'parallel_unit': 'person'}   # datasets saved before the field were split per person
 
@@ -157,6 +158,20 @@ def expected_bridged_share(cfg: SplitConfig, n_languages: int = 2) -> float:
     weights = np.array([cfg.language_ratio] + [1] * (n_languages - 1))
     q = (1 - cfg.parallel) * weights / weights.sum()
     return float(1 - cfg.parallel ** 2 - (q ** 2).sum())
+
+# %% ../nbs/12_datasets.ipynb #f50441ad
+def fact_id(examples: pd.DataFrame) -> np.ndarray:
+    "The fact each example tells, as a string: its person and fact type."
+    return (examples.person.astype(str) + ' ' + examples.fact_type).to_numpy()
+
+def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True) -> pd.Index:
+    "Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about `max_examples` of them."
+    par = examples[(examples.split == 'train') & (examples.parallel | (not parallel_only))]
+    facts = par[['person', 'fact_type']].drop_duplicates()
+    if max_examples is not None and len(par) > max_examples:
+        per_fact = len(par) / len(facts)
+        facts = facts.sample(max(1, int(max_examples // per_fact)), random_state=seed)
+    return par.index[pd.MultiIndex.from_frame(par[['person', 'fact_type']]).isin(pd.MultiIndex.from_frame(facts))]
 
 # %% ../nbs/12_datasets.ipynb #5020ef4c
 def mutual_information(x, y) -> float:

@@ -6,7 +6,6 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupKFold, cross_val_score
@@ -14,16 +13,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from .core import check
 from .kg import FACT_TYPES
-from .datasets import mutual_information
-from .dish import load_dataset
-from .train import encode
-from .runs import checkpoints, load_model
-from .represent import hidden_states_at
-from .runs import run_dataset_path
-from .unify import parallel_sample
+from .datasets import fact_id, mutual_information, parallel_sample
+from .represent import run_reps
 
 # %% auto #0
-__all__ = ['token_language_mi', 'footprint', 'run_activations', 'fact_id', 'footprints', 'run_footprints', 'predicted_attributes',
+__all__ = ['token_language_mi', 'footprint', 'run_activations', 'footprints', 'run_footprints', 'predicted_attributes',
            'name_confusion', 'language_probe_accuracy']
 
 # %% ../nbs/50_features.ipynb #cc22f71f
@@ -47,23 +41,9 @@ def footprint(reps, labels) -> float:
 
 # %% ../nbs/50_features.ipynb #7a84c7c9
 def run_activations(run, steps=None, max_examples: int = 1000, parallel_only: bool = True, seed: int = 0):
-    """Examples of whole training facts of `run`, and their activations (n, blocks, hidden) at each checkpoint in
-    `steps` (default: the last): `(examples, {step: activations})`."""
-    found = checkpoints(run)
-    check(found, f"run {run} has no checkpoints")
-    steps = [max(found)] if steps is None else list(steps)
-    missing = sorted(set(steps) - set(found))
-    check(not missing, f"run {run} has no checkpoint at step(s) {missing}")
-    ds = load_dataset(run_dataset_path(run))
-    data = encode(ds)
-    idx = parallel_sample(ds.examples, max_examples, seed, parallel_only)
-    check(len(idx) > 0, f"run {run} has no {'parallel ' if parallel_only else ''}training examples to represent")
-    rows = torch.as_tensor(idx.to_numpy())
-    return ds.examples.loc[idx], {s: hidden_states_at(load_model(run, s), data.ids[rows], data.positions[rows, 0]) for s in steps}
-
-def fact_id(examples: pd.DataFrame) -> np.ndarray:
-    "The identity of each example's fact: its person and fact type."
-    return (examples.person.astype(str) + ' ' + examples.fact_type).to_numpy()
+    """Examples of whole training facts of `run` (`petri.datasets.parallel_sample`), and their activations
+    (n, blocks, hidden) at each checkpoint in `steps` (default: the last): `(examples, {step: activations})`."""
+    return run_reps(run, lambda ex: parallel_sample(ex, max_examples, seed, parallel_only), steps)
 
 def footprints(hidden, examples: pd.DataFrame) -> dict:
     "Footprints of language and of fact identity in activations `hidden` (n, blocks, hidden) of `examples`."
@@ -72,7 +52,7 @@ def footprints(hidden, examples: pd.DataFrame) -> dict:
 
 def run_footprints(run, step: int | None = None, max_examples: int = 1000) -> dict:
     "Footprints of language and fact identity in `run`'s activations at checkpoint `step` (default: the last), on its whole training facts."
-    examples, acts = run_activations(run, None if step is None else [step], max_examples, parallel_only=False)
+    examples, acts = run_activations(run, step, max_examples, parallel_only=False)
     return footprints(next(iter(acts.values())), examples)
 
 # %% ../nbs/50_features.ipynb #77cf7202

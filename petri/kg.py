@@ -45,14 +45,14 @@ def pseudo_words(n: int, rng: np.random.Generator, exclude=(), syllables=(2, 3))
 @dataclass(frozen=True)
 class KGConfig:
     "How to generate a knowledge graph."
-    n_people: int = 1000
-    n_first_names: int | None = None  # default: 2·ceil(√n_people)
-    n_last_names: int | None = None   # default: 2·ceil(√n_people)
+    n_people: int = 1000             # people in the knowledge graph
+    n_first_names: int | None = None  # first names to draw from; none: 2·ceil(√n_people)
+    n_last_names: int | None = None   # last names to draw from; none: 2·ceil(√n_people)
     n_cities: int = 100               # cities shared by births and deaths
-    n_birth_years: int = 20
-    n_death_years: int = 30
+    n_birth_years: int = 20           # distinct birth years
+    n_death_years: int = 30           # distinct death years
     first_birth_year: int = 1900      # birth years follow from here; death years start 10 years after the last
-    seed: int = 0
+    seed: int = 0                     # seed of the names and the facts
 
     def __post_init__(self):
         default_pool = 2 * math.ceil(math.sqrt(max(self.n_people, 1)))

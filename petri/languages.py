@@ -22,14 +22,14 @@ _COLUMNS = ['language', 'fact_type', 'template', 'pattern']
 @dataclass(frozen=True)
 class LanguageConfig:
     "How to generate the synthetic languages."
-    n_languages: int = 2
+    n_languages: int = 2        # languages the facts are told in
     n_templates: int = 5        # templates per fact type and language
-    min_words: int = 4          # filler words per template, inclusive range
-    max_words: int = 8
+    min_words: int = 4          # fewest filler words in a template
+    max_words: int = 8          # most filler words in a template
     shared_within: float = 0.0  # share of a template's filler words drawn from a pool shared within its language
     shared_across: float = 0.0  # share drawn from a pool shared by all languages
     cased: bool = False         # write the templates of language 1 in upper case (language 0 stays lower case)
-    seed: int = 0
+    seed: int = 0               # seed of the templates' words
     pool_size: int | None = 16  # words in each shared pool, whatever the number of templates (None: n_templates words)
     LEGACY_DEFAULTS: ClassVar[dict] = {'pool_size': None}   # templates made before the field had pools of n_templates words
 

@@ -10,21 +10,23 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import pearsonr, ttest_ind
+from scipy.stats import ttest_ind
 from sklearn.metrics import roc_auc_score, roc_curve
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from .core import choose, PetriError, atomic_dir, check, read_parquet, vacant, write_parquet
 from .models import no_progress_bars
+from .represent import hidden_states_at
+from .stats import pearson
 from .train import resolve_device
 from .unify import unification_ratios
 
 # %% auto #0
 __all__ = ['LANGUAGES', 'FLORES_CODES', 'FLORES_SPLITS', 'DTYPES', 'TEMPLATE', 'check_languages', 'read_jsonl', 'load_eclektic',
-           'flores_split_dir', 'read_sentences', 'load_flores', 'token_ids', 'vocab_jaccard', 'vocab_overlap',
-           'normalize_answer', 'exact_match', 'llm_rater', 'llm_paraphraser', 'load_paraphrases', 'datapoints',
-           'load_llm', 'model_label', 'generate_answers', 'answer_questions', 'transfers', 'transfer_summary',
-           'last_token_states', 'transfer_unification', 'auc_by_layer', 'roc_points', 'ttest_by_layer', 'pair_accuracy',
-           'pearson_by_model', 'r2_by_source', 'analyze', 'as_list', 'auc_chart', 'roc_chart', 'vocab_chart']
+           'flores_split_dir', 'read_sentences', 'load_flores', 'token_ids', 'vocab_overlap', 'normalize_answer',
+           'exact_match', 'llm_rater', 'llm_paraphraser', 'load_paraphrases', 'datapoints', 'load_llm', 'model_label',
+           'generate_answers', 'answer_questions', 'transfers', 'transfer_summary', 'last_token_states',
+           'transfer_unification', 'auc_by_layer', 'roc_points', 'ttest_by_layer', 'pair_accuracy', 'pearson_by_model',
+           'r2_by_source', 'analyze', 'as_list']
 
 # %% ../nbs/70_llm.ipynb #e808bf66
 LANGUAGES = {'en': 'English', 'fr': 'French', 'he': 'Hebrew', 'zh': 'Chinese', 'de': 'German', 'es': 'Spanish',
@@ -123,12 +125,11 @@ def load_flores(root, languages=tuple(LANGUAGES), split: str = 'devtest', max_se
     folder = flores_split_dir(root, split)
     rows = []
     for lang in languages:
-        candidates = [folder/name for code in FLORES_CODES[lang]
-                      for name in (f'{code}.{split}', f'{split}.{code}', code, f'{code}.parquet', f'{code}.jsonl')]
-        found = [p for p in candidates if p.is_file()]
+        found = next((folder/name for code in FLORES_CODES[lang] for name in (f'{code}.{split}', f'{split}.{code}', code,
+                      f'{code}.parquet', f'{code}.jsonl') if (folder/name).is_file()), None)
         check(found, f"no {split} sentences for {lang} ({' or '.join(FLORES_CODES[lang])}) in {folder}")
-        sentences = read_sentences(found[0])[:max_sentences]
-        rows += [dict(language=lang, flores_code=found[0].name, sentence_id=i, sentence=s) for i, s in enumerate(sentences)]
+        rows += [dict(language=lang, flores_code=found.name, sentence_id=i, sentence=s)
+                 for i, s in enumerate(read_sentences(found)[:max_sentences])]
     return pd.DataFrame(rows)
 
 # %% ../nbs/70_llm.ipynb #a1e29d20
@@ -137,15 +138,10 @@ def token_ids(tokenizer, sentences) -> set[int]:
     sentences = list(sentences)
     return set().union(*map(set, tokenizer(sentences, add_special_tokens=False)['input_ids'])) if sentences else set()
 
-def vocab_jaccard(tokenizer, sentences_a, sentences_b) -> float:
-    "Jaccard similarity of the token-id sets that `tokenizer` uses on two lists of sentences."
-    a, b = token_ids(tokenizer, sentences_a), token_ids(tokenizer, sentences_b)
-    check(a or b, "vocab_jaccard needs sentences that produce at least one token")
-    return len(a & b) / len(a | b)
-
 def vocab_overlap(tokenizer, flores: pd.DataFrame) -> pd.DataFrame:
-    "Jaccard similarity of every ordered pair of languages in a Flores table: language_a, language_b, jaccard."
+    "Jaccard similarity of the token-id sets of every ordered pair of languages in a Flores table: language_a, language_b, jaccard."
     used = {l: token_ids(tokenizer, g.sentence) for l, g in flores.groupby('language', sort=False)}
+    check(all(used.values()), f"no tokens in the sentences of {', '.join(l for l, ids in used.items() if not ids)}")
     return pd.DataFrame([dict(language_a=a, language_b=b, jaccard=len(used[a] & used[b]) / len(used[a] | used[b]))
                          for a in used for b in used if a != b])
 
@@ -204,7 +200,7 @@ def datapoints(questions: pd.DataFrame, paraphrase: Callable[[str, str], list[st
 DTYPES = ('float32', 'bfloat16', 'float16')
 
 def load_llm(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
-    "A causal LM (in eval mode, on `device`) and its left-padding tokenizer."
+    "A causal LM (in eval mode, on `device`, with its tokenizer's padding id) and its left-padding tokenizer."
     choose(dtype, DTYPES, 'dtype')
     device = resolve_device(device)
     try:
@@ -215,6 +211,7 @@ def load_llm(name_or_path: str, device: str = 'cpu', dtype: str = 'float32'):
     tokenizer.padding_side = 'left'
     if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token
     check(tokenizer.pad_token is not None, f"the tokenizer of {name_or_path} has neither a padding nor an end-of-sequence token")
+    model.config.pad_token_id = tokenizer.pad_token_id      # the id hidden_states_at masks as padding
     return model.to(device).eval(), tokenizer
 
 def model_label(name_or_path: str) -> str:
@@ -224,19 +221,20 @@ def model_label(name_or_path: str) -> str:
 # %% ../nbs/70_llm.ipynb #39d6c7a2
 TEMPLATE = 'Q: {question}\nA:'
 
-def _length_batches(lengths, batch_size: int) -> list[np.ndarray]:
-    "Indices in order of length, cut into batches."
+def _batches(tokenizer, texts: list[str], batch_size: int):
+    "Batches of `texts` in order of token length, so that little of them is padding: their indices and encoding."
     check(isinstance(batch_size, int) and batch_size > 0, f"batch_size must be a positive integer, got {batch_size!r}")
-    order = np.argsort(np.asarray(lengths), kind='stable')
-    return [order[s:s + batch_size] for s in range(0, len(order), batch_size)]
+    order = np.argsort([len(i) for i in tokenizer(texts)['input_ids']], kind='stable')
+    for s in range(0, len(order), batch_size):
+        yield order[s:s + batch_size], tokenizer([texts[i] for i in order[s:s + batch_size]], return_tensors='pt', padding=True)
 
 @torch.no_grad()
 def generate_answers(model, tokenizer, prompts, batch_size: int = 16, max_new_tokens: int = 16) -> list[str]:
     "The greedy continuation of every prompt, up to its first line break."
     prompts = list(prompts)
     out = [''] * len(prompts)
-    for idx in _length_batches([len(i) for i in tokenizer(prompts)['input_ids']], batch_size):
-        enc = tokenizer([prompts[i] for i in idx], return_tensors='pt', padding=True).to(model.device)
+    for idx, enc in _batches(tokenizer, prompts, batch_size):
+        enc = enc.to(model.device)
         gen = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
         for i, text in zip(idx, tokenizer.batch_decode(gen[:, enc['input_ids'].shape[1]:], skip_special_tokens=True)):
             out[i] = text.strip().split('\n')[0].strip()
@@ -267,17 +265,17 @@ def transfer_summary(transfer: pd.DataFrame, by=('model',)) -> pd.DataFrame:
     return out.reset_index()
 
 # %% ../nbs/70_llm.ipynb #39a3418b
-@torch.no_grad()
 def last_token_states(model, tokenizer, texts, layers: Sequence[int] | None = None, batch_size: int = 16) -> np.ndarray:
     "Residual stream after each block (or the blocks in `layers`) at the last token of every text: (n, layers, hidden)."
-    texts = list(texts)
+    texts, blocks = list(texts), model.config.get_text_config().num_hidden_layers
+    check(layers is None or all(0 <= k < blocks for k in layers), f"layers must lie in 0..{blocks - 1}, got {list(layers or [])}")
+    check(model.config.pad_token_id == tokenizer.pad_token_id, "the model's pad_token_id must be its tokenizer's (load_llm sets it)")
     out = None
-    for idx in _length_batches([len(i) for i in tokenizer(texts)['input_ids']], batch_size):
-        enc = tokenizer([texts[i] for i in idx], return_tensors='pt', padding=True).to(model.device)
-        hs = model(**enc, output_hidden_states=True).hidden_states[1:]
-        keep = range(len(hs)) if layers is None else layers
-        check(all(0 <= k < len(hs) for k in keep), f"layers must lie in 0..{len(hs) - 1}, got {list(keep)}")
-        h = torch.stack([hs[k][:, -1] for k in keep], 1).float().cpu().numpy()
+    for idx, enc in _batches(tokenizer, texts, batch_size):
+        # hidden_states_at finds padding by its id: a text that holds that id as a real token would lose it
+        check(((enc.input_ids != tokenizer.pad_token_id) == enc.attention_mask.bool()).all(),
+              f"the padding token {tokenizer.pad_token!r} also occurs inside the texts; give the tokenizer a padding token of its own")
+        h = hidden_states_at(model, enc.input_ids, torch.full((len(idx),), enc.input_ids.shape[1] - 1), layers, len(idx))
         if out is None: out = np.empty((len(texts), *h.shape[1:]), dtype=np.float32)
         out[idx] = h
     return out
@@ -304,29 +302,27 @@ def transfer_unification(states, points: pd.DataFrame, layers: Sequence[int] | N
     return out.rename('unification').reset_index().assign(variant=variant)
 
 # %% ../nbs/70_llm.ipynb #2cc9678f
-def _scored(scores: pd.DataFrame) -> pd.DataFrame:
-    return scores.dropna(subset=['unification']).assign(transferred=lambda d: d.transferred.astype(bool))
+def _by_layer(scores: pd.DataFrame):
+    "The (fact, target language) pairs with a unification score, grouped by model and layer."
+    return scores.dropna(subset=['unification']).astype({'transferred': bool}).groupby(['model', 'layer'])
 
 def auc_by_layer(scores: pd.DataFrame) -> pd.DataFrame:
     "ROC AUC of unification predicting transfer, per model and layer."
     return pd.DataFrame([dict(model=m, layer=layer, pairs=len(g), transferred=int(g.transferred.sum()),
                               roc_auc=roc_auc_score(g.transferred, g.unification) if g.transferred.nunique() == 2 else np.nan)
-                         for (m, layer), g in _scored(scores).groupby(['model', 'layer'])])
+                         for (m, layer), g in _by_layer(scores)])
 
 def roc_points(scores: pd.DataFrame) -> pd.DataFrame:
     "The ROC curve of unification predicting transfer, per model and layer: false and true positive rates."
-    out = []
-    for (m, layer), g in _scored(scores).groupby(['model', 'layer']):
-        if g.transferred.nunique() < 2: continue
-        fpr, tpr, _ = roc_curve(g.transferred, g.unification)
-        out.append(pd.DataFrame(dict(model=m, layer=layer, false_positive_rate=fpr, true_positive_rate=tpr)))
-    columns = ['model', 'layer', 'false_positive_rate', 'true_positive_rate']
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=columns)
+    out = [pd.DataFrame(dict(model=m, layer=layer, false_positive_rate=fpr, true_positive_rate=tpr))
+           for (m, layer), g in _by_layer(scores) if g.transferred.nunique() == 2
+           for fpr, tpr, _ in [roc_curve(g.transferred, g.unification)]]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=['model', 'layer', 'false_positive_rate', 'true_positive_rate'])
 
 def ttest_by_layer(scores: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     "Welch's t-test of unification, transferred vs. not, per model and layer, Bonferroni-corrected over layers."
     rows = []
-    for (m, layer), g in _scored(scores).groupby(['model', 'layer']):
+    for (m, layer), g in _by_layer(scores):
         a, b = g.unification[g.transferred], g.unification[~g.transferred]
         t, p = ttest_ind(a, b, equal_var=False) if min(len(a), len(b)) > 1 else (np.nan, np.nan)
         rows.append(dict(model=m, layer=layer, transferred=len(a), not_transferred=len(b), mean_transferred=a.mean(),
@@ -344,24 +340,17 @@ def pair_accuracy(transfer: pd.DataFrame, vocab: pd.DataFrame) -> pd.DataFrame:
     jac = vocab.rename(columns={'language_a': 'source_language', 'language_b': 'target_language'})
     return acc.merge(jac, on=['model', 'source_language', 'target_language'], how='left')
 
-def _pearson(x, y):
-    ok = len(x) > 2 and np.ptp(x) > 0 and np.ptp(y) > 0
-    return tuple(map(float, pearsonr(x, y))) if ok else (np.nan, np.nan)
-
 def pearson_by_model(pairs: pd.DataFrame, source: str = 'en') -> pd.DataFrame:
-    "Pearson correlation of vocabulary overlap and accuracy per model, over pairs with source language `source`."
+    "Pearson correlation of vocabulary overlap and accuracy per model, with its interval, over pairs with source language `source`."
     sub = pairs[(pairs.source_language == source) & pairs.jaccard.notna()]
     check(len(sub), f"no language pairs with source language {source!r}")
-    rows = []
-    for m, g in sub.groupby('model'):
-        r, p = _pearson(g.jaccard, g.accuracy)
-        rows.append(dict(model=m, source_language=source, pairs=len(g), pearson_r=r, p=p))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([dict(model=m, source_language=source, pairs=len(g), pearson_r=c['r'], low=c['low'], high=c['high'], p=c['p'])
+                         for m, g in sub.groupby('model') for c in [pearson(g.jaccard, g.accuracy)]])
 
 def r2_by_source(pairs: pd.DataFrame) -> pd.DataFrame:
     "Per source language: datapoints (facts x targets x models), pairs, and R² of accuracy on vocabulary overlap."
     return pd.DataFrame([dict(source_language=l, datapoints=int(g.facts.sum()), pairs=len(g),
-                              r2=_pearson(g.jaccard, g.accuracy)[0] ** 2)
+                              r2=pearson(g.jaccard, g.accuracy)['r'] ** 2)
                          for l, g in pairs.dropna(subset=['jaccard']).groupby('source_language')])
 
 # %% ../nbs/70_llm.ipynb #3b8a3420
@@ -372,8 +361,7 @@ def analyze(eclektic, flores, models: Sequence[str], paraphrase: Callable | None
     "Cross-lingual transfer, per-layer unification and vocabulary overlap of every model, with their statistics."
     check(len(models) > 0, "no models to analyze")
     # atomic_dir checks this too, but only after hours of work on large models
-    check(out is None or vacant(out),
-          f"{out} exists and is not an empty directory")
+    check(out is None or vacant(out), f"{out} exists and is not an empty directory")
     questions = load_eclektic(eclektic, languages)
     if progress: progress(f"{eclektic}: {questions.fact.nunique()} questions in {questions.language.nunique()} languages "
                           f"({', '.join(sorted(set(questions.language)))})")
@@ -413,38 +401,3 @@ def as_list(value) -> list | None:
         try: value = json.loads(value)
         except json.JSONDecodeError as e: raise PetriError(f"cannot read {value!r} as a JSON list: {e.msg}") from None
     return [value] if isinstance(value, str) else list(value)
-
-# %% ../nbs/70_llm.ipynb #5b37ca95
-def auc_chart(auc: pd.DataFrame):
-    "ROC AUC of unification predicting transfer, by layer, one line per model, with chance level marked."
-    import altair as alt
-    lines = alt.Chart(auc).mark_line(point=True).encode(
-        x=alt.X('layer:O', title='layer'), y=alt.Y('roc_auc:Q', title='ROC AUC', scale=alt.Scale(domain=[0, 1])),
-        color=alt.Color('model:N'), tooltip=['model', 'layer', 'roc_auc', 'pairs'])
-    chance = alt.Chart(pd.DataFrame({'roc_auc': [0.5]})).mark_rule(strokeDash=[4, 4], color='gray').encode(y='roc_auc:Q')
-    return (lines + chance).properties(width=360, height=220)
-
-def roc_chart(roc: pd.DataFrame):
-    "ROC curves of unification predicting transfer, one panel per model, one curve per layer."
-    import altair as alt
-    curves = alt.Chart().mark_line(interpolate='step-after').encode(
-        x=alt.X('false_positive_rate:Q', title='false positive rate'), y=alt.Y('true_positive_rate:Q', title='true positive rate'),
-        color=alt.Color('layer:O', scale=alt.Scale(scheme='viridis')), detail='layer:O')
-    diagonal = alt.Chart().mark_rule(strokeDash=[4, 4], color='gray').encode(
-        x=alt.datum(0), y=alt.datum(0), x2=alt.datum(1), y2=alt.datum(1))      # drawn once per row, all on top of each other
-    return alt.layer(curves, diagonal, data=roc).properties(width=220, height=220).facet(column=alt.Column('model:N', title=None))
-
-def vocab_chart(pairs: pd.DataFrame, pearson: pd.DataFrame, source: str = 'en'):
-    "Cross-lingual accuracy against vocabulary overlap for source language `source`, one panel per model with its Pearson r."
-    import altair as alt
-    r = pearson.set_index('model').pearson_r
-    data = pairs[pairs.source_language == source].assign(
-        panel=lambda d: [f"{m} (r = {r[m]:.2f})" for m in d.model],
-        pair=lambda d: '⟨' + d.source_language + ', ' + d.target_language + '⟩')
-    base = alt.Chart().encode(x=alt.X('jaccard:Q', title='vocabulary overlap (Jaccard)'),
-                              y=alt.Y('accuracy:Q', title='cross-lingual accuracy', scale=alt.Scale(domain=[0, 1])))
-    points = base.mark_circle(size=70).encode(color=alt.Color('target_language:N', title='target'),
-                                              tooltip=['pair', 'jaccard', 'accuracy', 'facts'])
-    return alt.layer(points, base.mark_text(dx=8, align='left').encode(text='pair:N'),
-                     base.transform_regression('jaccard', 'accuracy').mark_line(color='gray'), data=data
-                     ).properties(width=240, height=220).facet(column=alt.Column('panel:N', title=None))

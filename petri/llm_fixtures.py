@@ -18,7 +18,8 @@ from .train import IGNORE, lm_loss
 from .llm import FLORES_CODES, FLORES_SPLITS, TEMPLATE
 
 # %% auto #0
-__all__ = ['fixture_questions', 'write_fixture_data', 'bpe_tokenizer', 'recalled_share', 'fit_fixture_model', 'make_fixtures']
+__all__ = ['SCRIPT', 'SENTENCES', 'fixture_questions', 'write_fixture_data', 'bpe_tokenizer', 'recalled_share',
+           'fit_fixture_model', 'make_fixtures']
 
 # %% ../nbs/71_llm_fixtures.ipynb #af126b68
 _TEMPLATES = {  # relation -> language -> (question, paraphrase)
@@ -34,7 +35,7 @@ _TEMPLATES = {  # relation -> language -> (question, paraphrase)
              'he': ('באיזו עיר נולד הצייר {e}?', 'היכן נולד הצייר {e}?'),
              'zh': ('画家{e}出生在哪座城市？', '画家{e}的出生地是哪里？'),
              'hi': ('चित्रकार {e} का जन्म किस शहर में हुआ था?', 'चित्रकार {e} कहाँ पैदा हुए थे?')}}
-_SCRIPT = {'en': 0, 'fr': 0, 'de': 0, 'he': 1, 'zh': 2, 'hi': 3}  # which spelling of a name each language uses
+SCRIPT = {'en': 0, 'fr': 0, 'de': 0, 'he': 1, 'zh': 2, 'hi': 3}  # which spelling of a name each language uses
 _FACTS = [  # id, source language, relation, entity and answer in Latin, Hebrew, Chinese and Devanagari script
     ('f1', 'en', 'opened', ('Harwick', 'הארוויק', '哈威克', 'हारविक'), ('1911',) * 4),
     ('f2', 'en', 'born', ('Edgar Colby', 'אדגר קולבי', '埃德加·科尔比', 'एडगर कोल्बी'), ('Leeds', 'לידס', '利兹', 'लीड्स')),
@@ -44,7 +45,7 @@ _FACTS = [  # id, source language, relation, entity and answer in Latin, Hebrew,
     ('f6', 'he', 'born', ('Yoav Dror', 'יואב דרור', '约阿夫·德罗尔', 'योआव द्रोर'), ('Haifa', 'חיפה', '海法', 'हाइफ़ा')),
     ('f7', 'zh', 'opened', ('Lanxi', 'לאנשי', '兰溪', 'लांशी'), ('1936',) * 4),
     ('f8', 'hi', 'born', ('Mohan Joshi', "מוהן ג'ושי", '莫汉·乔希', 'मोहन जोशी'), ('Pune', 'פונה', '浦那', 'पुणे'))]
-_SENTENCES = {
+SENTENCES = {
     'en': ['The river is long and cold.', 'My sister reads a book every evening.',
            'The market opens at eight in the morning.', 'Children play football in the park.'],
     'fr': ['La rivière est longue et froide.', 'Ma sœur lit un livre chaque soir.',
@@ -61,7 +62,7 @@ def fixture_questions() -> pd.DataFrame:
     return pd.DataFrame([dict(fact=f, source_language=src, language=l, is_source=l == src,
                               question=_TEMPLATES[rel][l][0].format(e=names[s]),
                               paraphrase=_TEMPLATES[rel][l][1].format(e=names[s]), answer=answers[s])
-                         for f, src, rel, names, answers in _FACTS for l, s in _SCRIPT.items()])
+                         for f, src, rel, names, answers in _FACTS for l, s in SCRIPT.items()])
 
 def write_fixture_data(path) -> dict[str, Path]:
     "Write the fixture ECLeKTic file, its paraphrases, and the Flores sentences in the Flores-200 and FLORES+ layouts."
@@ -81,7 +82,7 @@ def write_fixture_data(path) -> dict[str, Path]:
     out['paraphrases'].write_text(''.join(json.dumps(dict(language=r.language, question=r.question, paraphrases=[r.paraphrase]),
                                                      ensure_ascii=False) + '\n' for r in q.itertuples()), encoding='utf-8')
     for split in FLORES_SPLITS:
-        for lang, sentences in _SENTENCES.items():
+        for lang, sentences in SENTENCES.items():
             text = ''.join(s + '\n' for s in sentences)
             for root, name in ((out['flores'], f'{FLORES_CODES[lang][0]}.{split}'),          # Flores-200 names
                                (out['flores_plus'], f'{split}.{FLORES_CODES[lang][-1]}')):    # FLORES+ names
@@ -150,7 +151,7 @@ def make_fixtures(path, max_steps: int = 600) -> dict:
     "Write all fixtures under `path`: ECLeKTic file, paraphrases, Flores in both layouts, and two tiny fitted models."
     out = write_fixture_data(path)
     q = fixture_questions()
-    corpus = list(q.question) + list(q.paraphrase) + list(q.answer) + [s for ss in _SENTENCES.values() for s in ss]
+    corpus = list(q.question) + list(q.paraphrase) + list(q.answer) + [s for ss in SENTENCES.values() for s in ss]
     out['models'] = []
     for seed, (arch, vocab_size) in enumerate((('gemma2', 500), ('pythia', 1000))):
         fitted = q[q.is_source | (np.random.default_rng(seed).random(len(q)) < 0.5)]

@@ -4,9 +4,9 @@
 
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
-from .core import check, in_processes, locked, n_workers
-from .config import TrainConfig
-from .train import IGNORE, RunState, _open, _prepare, _train, make_optimizer
+from .core import check, config_hash, in_processes, locked, n_workers
+from .config import RunConfig, TrainConfig
+from .train import IGNORE, RunState, create_run_dir, make_optimizer, prepare_run, train_state
 import copy, dataclasses, math
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,7 +20,7 @@ from transformers.activations import ACT2FN
 
 # %% auto #0
 __all__ = ['CPU_STACK', 'StackedLM', 'stacked_hidden', 'stacked_logits', 'stacked_loss', 'multi_step', 'member_optimizer_state',
-           'stack_optimizer_states', 'stack_runs', 'train_runs']
+           'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs']
 
 # %% ../nbs/22_multirun.ipynb #ce6918c7
 _SETTINGS = ('hidden_activation', 'hidden_act', 'rms_norm_eps', 'layer_norm_eps', 'attn_logit_softcapping', 'final_logit_softcapping',
@@ -200,13 +200,20 @@ def stack_runs(models: Sequence[PreTrainedModel], cfg: TrainConfig, total_steps:
 # %% ../nbs/22_multirun.ipynb #7de97455
 CPU_STACK = 4   # runs per stack on a CPU: larger stacks spill the activations out of the cache (measured below)
 
+def group_key(cfg: RunConfig) -> str:
+    """Runs with equal keys train together: the same training config apart from the seed, on data that differ at
+    most in the parallel fraction and the split's seed, which keep the training set's size and every shape (so a
+    sweep's group is one stack, not several in a row). Sweeps group their runs by it."""
+    data = dataclasses.replace(cfg.data, split=dataclasses.replace(cfg.data.split, parallel=0.0, seed=0))
+    return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=0), data=data, dataset=None))
+
 def _together(s: RunState) -> tuple:
-    "What runs must share to train as one group."
-    data = (len(s.ds.tokenizer), tuple(s.data.ids.shape[1:]), None if s.positions is None else tuple(s.positions.shape[1:]), len(s.train_idx))
-    return dataclasses.replace(s.tc, seed=0), data, s.step, s.resume is None, s.precision
+    "What runs must share to train as one group: the key of their configs, the shapes of their data and where they start."
+    shapes = (len(s.ds.tokenizer), tuple(s.data.ids.shape[1:]), None if s.positions is None else tuple(s.positions.shape[1:]), len(s.train_idx))
+    return group_key(s.run), shapes, s.step, s.resume is None
 
 def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (),
-               progress: bool = True, precision: str = 'fp32', stack: int | None = None, compile: bool = False,
+               progress: bool = True, stack: int | None = None, compile: bool = False,
                workers=1) -> list[Path]:
     """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
     would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
@@ -218,17 +225,17 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
     check(len({o.resolve() for o in outs}) == len(outs), "two runs share a run directory")
     check(stack is None or (isinstance(stack, int) and stack >= 1), f"stack must be a positive integer, got {stack!r}")
     workers = n_workers(workers)
-    prepared = [_prepare(source, out, train_cfg, precision) for source, out in zip(sources, outs)]
+    prepared = [prepare_run(source, out, train_cfg) for source, out in zip(sources, outs)]
     groups: dict[tuple, list[tuple[int, RunState]]] = {}
     for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
         if (out/'summary.json').exists(): continue
-        state = RunState(run, _open(run, ds, out, precision), out, resume, metrics, precision)
+        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics)
         groups.setdefault(_together(state), []).append((i, state))
     if workers > 1 and sum(map(len, groups.values())) > 1:
         parts = math.ceil(workers / len(groups))
         jobs = [[i for i, _ in members[k::min(parts, len(members))]] for members in groups.values() for k in range(min(parts, len(members)))]
         jobs = [{'sources': [sources[i] for i in job], 'outs': [outs[i] for i in job], 'train_cfg': train_cfg, 'metrics': metrics,
-                 'precision': precision, 'stack': stack, 'compile': compile} for job in jobs]
+                 'stack': stack, 'compile': compile} for job in jobs]
         from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
         for _ in in_processes(_train_in_process, jobs, workers): pass
         return outs
@@ -237,7 +244,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
             for _, state in members: held.enter_context(locked(state.out, wait=False))
         for members in groups.values():
             states = [state for _, state in members]
-            if len(states) == 1 and not compile: _train(states[0], progress)
+            if len(states) == 1 and not compile: train_state(states[0], progress)
             else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)), compile)
     return outs
 
@@ -250,55 +257,65 @@ def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> 
     "Consecutive stacks of at most `size` of `models`, each with its optimizer and schedule."
     return [stack_runs(models[i:i + size], cfg, total, trainer_states and trainer_states[i:i + size]) for i in range(0, len(models), size)]
 
-def _train_together(states: list[RunState], progress: bool, size: int, compile: bool = False):
-    "The training loop of a group: one `RunState` per member, the members' weights in stacks of `size`."
-    tc, total, device = states[0].tc, states[0].total, states[0].device
-    forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
-    models = [s.initial_model(f"; trained together with {len(states) - 1} other run(s)") for s in states]
-    stacks = _stacks(models, tc, total, [s.trainer_state for s in states] if states[0].resume else None, size)
-    bar = tqdm(total=total, initial=states[0].step, disable=not progress, desc=f"{len(states)} runs", mininterval=1)
+class _Group:
+    "The members of a group in training: their states, their models, and the stacks (with optimizers) of their weights."
+    def __init__(self, states: list[RunState], size: int):
+        self.states, self.size, first = states, size, states[0]
+        self.models = [s.initial_model(f"; trained together with {len(states) - 1} other run(s)") for s in states]
+        self.stacks = _stacks(self.models, first.tc, first.total, [s.trainer_state for s in states] if first.resume else None, size)
 
-    def members():
+    def members(self):
         "Each member's index, its model (the member's weights copied in) and its trainer state."
         i = 0
-        for stack, optimizer, scheduler in stacks:
+        for stack, optimizer, scheduler in self.stacks:
             opt, sched = optimizer.state_dict(), scheduler.state_dict()
             for k in range(len(stack)):
-                yield i, stack.member(k, models[i]), {'optimizer': member_optimizer_state(opt, k), 'scheduler': sched}
+                yield i, stack.member(k, self.models[i]), {'optimizer': member_optimizer_state(opt, k), 'scheduler': sched}
                 i += 1
 
-    def record(running: list[float]):
+    def record(self, running: list[float]):
         "Evaluate and checkpoint every member; restack without the members that stopped early."
-        nonlocal states, models, stacks
         trainer_states = []
-        for i, model, trainer_state in members():
+        for i, model, trainer_state in self.members():
             trainer_states.append(trainer_state)
-            states[i].record(model, trainer_state, running[i])
-        if any(s.stopped for s in states) and not all(s.done for s in states):
-            for s, model in zip(states, models):
+            self.states[i].record(model, trainer_state, running[i])
+        if any(s.stopped for s in self.states) and not all(s.done for s in self.states):
+            for s, model in zip(self.states, self.models):
                 if s.stopped: s.finish(model)
-            going = [k for k, s in enumerate(states) if not s.stopped]
-            states, models = [states[k] for k in going], [models[k] for k in going]
-            stacks = _stacks(models, tc, total, [trainer_states[k] for k in going], size)
+            going = [k for k, s in enumerate(self.states) if not s.stopped]
+            self.states, self.models = [self.states[k] for k in going], [self.models[k] for k in going]
+            first = self.states[0]
+            self.stacks = _stacks(self.models, first.tc, first.total, [trainer_states[k] for k in going], self.size)
 
-    if states[0].resume is None: record([float('nan')] * len(states))
-    running, count = torch.tensor([s.carried()[0] for s in states], device=device), states[0].carried()[1]
-    while not states[0].done:
-        batches = [s.batch() for s in states]
+    def step(self, forward) -> torch.Tensor:
+        "One training step of every member, stack by stack; the members' losses."
+        states, batches = self.states, [s.batch() for s in self.states]
         ids = torch.stack([s.data.ids[b] for s, b in zip(states, batches)])
         positions = None if states[0].positions is None else torch.stack([s.positions[b] for s, b in zip(states, batches)])
         targets = torch.stack([s.targets[b] for s, b in zip(states, batches)])
+        losses = []
         with states[0].autocast():
-            for i, (stack, optimizer, scheduler) in zip(range(0, len(states), size), stacks):
+            for i, (stack, optimizer, scheduler) in zip(range(0, len(states), self.size), self.stacks):
                 part = slice(i, i + len(stack))
-                running[part] += multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part], forward)
+                losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part], forward))
+        return torch.cat(losses)
+
+def _train_together(states: list[RunState], progress: bool, size: int, compile: bool = False):
+    "The training loop of a group: one `RunState` per member, the members' weights in stacks of `size`."
+    forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
+    group, first = _Group(states, size), states[0]
+    bar = tqdm(total=first.total, initial=first.step, disable=not progress, desc=f"{len(states)} runs", mininterval=1)
+    if first.resume is None: group.record([float('nan')] * len(states))
+    running, count = torch.tensor([s.carried()[0] for s in states], device=first.device), first.carried()[1]
+    while not group.states[0].done:
+        running += group.step(forward)
         count += 1
         bar.update(1)
-        if all([s.advance() for s in states]):
-            record((running / count).tolist())
-            running, count = torch.zeros(len(states), device=device), 0
-        elif any(s.resume_due() for s in states):     # one timer for the group: every member writes its resume checkpoint
-            for i, model, trainer_state in members():
-                states[i].write_resume(model, trainer_state | {'running': float(running[i]), 'count': count})
+        if all([s.advance() for s in group.states]):
+            group.record((running / count).tolist())
+            running, count = torch.zeros(len(group.states), device=first.device), 0
+        elif any(s.resume_due() for s in group.states):     # one timer for the group: every member writes its resume checkpoint
+            for i, model, trainer_state in group.members():
+                group.states[i].write_resume(model, trainer_state | {'running': float(running[i]), 'count': count})
     bar.close()
-    for s, model in zip(states, models): s.finish(model)
+    for s, model in zip(group.states, group.models): s.finish(model)

@@ -8,16 +8,17 @@ import numpy as np
 import pandas as pd
 import torch
 from torch.func import functional_call, grad, vmap
+from dataclasses import replace
+from functools import partial
 from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .models import eval_mode
-from .dish import load_dataset
 from .train import encode
-from .runs import checkpoints, load_model, load_trainer_state, run_dataset_path
+from .runs import checkpoint_steps, checkpoints, load_model, load_trainer_state, run_dataset
 
 # %% auto #0
 __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_examples', 'similarity_chart', 'second_moment',
-           'run_similarity']
+           'block_states', 'normalized_gradients', 'run_reps', 'run_similarity']
 
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
@@ -97,7 +98,7 @@ def similarity_examples(examples: pd.DataFrame, fact_types=('birth_city',), n_va
 
 def similarity_chart(sim: np.ndarray, examples: pd.DataFrame, title: str = '', size: int = 260):
     "An altair heatmap of `sim` with one axis label per (fact type, value, language) block."
-    import altair as alt
+    import altair as alt          # here: only the charts need it, and it is slow to import
     block = (examples.fact_type.str.replace('_', '-') + ' ' + examples.attribute + ' L' + examples.language.astype(str)).to_numpy()
     i, j = np.meshgrid(np.arange(len(sim)), np.arange(len(sim)), indexing='ij')
     df = pd.DataFrame({'i': i.ravel(), 'j': j.ravel(), 'cosine': sim.ravel().round(3),
@@ -122,10 +123,31 @@ def second_moment(checkpoint, model) -> dict:
     return {n: state[i]['exp_avg_sq'] for i, n in enumerate(names)}
 
 # %% ../nbs/30_represent.ipynb #6a8753a0
+def block_states(checkpoint, data, layers=None) -> np.ndarray:
+    "Hidden states (n, blocks, hidden) of encoded examples `data` at the token before the attribute, by the model of `checkpoint`."
+    return hidden_states_at(load_model(checkpoint), data.ids, data.positions[:, 0], layers)
+
+def normalized_gradients(checkpoint, data, dim: int = 16) -> np.ndarray:
+    "Gradient representations of encoded examples `data` by the model of `checkpoint`, normalized by its optimizer's second moment."
+    model = load_model(checkpoint)
+    return gradient_reps(model, data.ids, data.positions, data.targets, dim=dim, second_moment=second_moment(checkpoint, model))
+
+def run_reps(run, pick, steps=None, reps=block_states):
+    """The examples of `run`'s dataset that `pick` chooses (an index of its examples, or a function of the examples
+    table returning one) and their representations `reps(checkpoint, encoded)` at `steps` (default: the last
+    checkpoint): `(examples, {step: representations})`."""
+    steps, found, ds = checkpoint_steps(run, steps), checkpoints(run), run_dataset(run)
+    idx = pd.Index(pick(ds.examples) if callable(pick) else pick)
+    check(len(idx) > 0, f"run {run}: no examples chosen to represent")
+    check(idx.isin(ds.examples.index).all(), f"run {run}: the examples to represent are not all in its dataset")
+    chosen = ds.examples.loc[idx]
+    data = encode(replace(ds, examples=chosen))          # only the chosen: the same tokens, padded to their own longest
+    return chosen, {s: reps(found[s], data) for s in steps}
+
+# %% ../nbs/30_represent.ipynb #7546556c
 def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth_city', 'death_city'), per_group: int = 6, **pick):
     "Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`, and the examples."
-    ds = load_dataset(run_dataset_path(run))
-    chosen = similarity_examples(ds.examples, fact_types=fact_types, per_group=per_group, **pick)
-    data, idx = encode(ds), chosen.index.to_numpy()
-    model = load_model(run, max(checkpoints(run)) if step is None else step)
-    return cosine_similarity(activation_reps(model, data.ids[idx], data.positions[idx, 0], layers=layers)), chosen
+    by_value = lambda ex: similarity_examples(ex, fact_types=fact_types, per_group=per_group, **pick).index
+    examples, states = run_reps(run, by_value, step, partial(block_states, layers=layers))
+    h = next(iter(states.values()))
+    return cosine_similarity(h.reshape(len(h), -1)), examples

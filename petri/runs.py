@@ -6,6 +6,7 @@
 from __future__ import annotations
 import shutil, subprocess
 from datetime import datetime, timezone
+from numbers import Integral
 from pathlib import Path
 import torch
 import transformers
@@ -14,11 +15,13 @@ import petri
 from . import __version__
 from .core import PetriError, atomic_dir, check, config_hash, read_json, to_dict
 from .config import RunConfig
+from .dish import Dataset, load_dataset
 from .models import n_parameters, no_progress_bars
 
 # %% auto #0
-__all__ = ['EVALUATIONS', 'checkpoint_dir', 'checkpoints', 'save_checkpoint', 'load_model', 'load_trainer_state', 'resume_dirs',
-           'save_resume', 'discard_resume', 'latest_checkpoint', 'provenance', 'model_card', 'run_dataset_path']
+__all__ = ['EVALUATIONS', 'checkpoint_dir', 'checkpoints', 'checkpoint_steps', 'save_checkpoint', 'load_model',
+           'load_trainer_state', 'resume_dirs', 'save_resume', 'discard_resume', 'latest_checkpoint', 'provenance',
+           'model_card', 'run_dataset_path', 'run_dataset']
 
 # %% ../nbs/20_runs.ipynb #5c5032b1
 def checkpoint_dir(run, step: int) -> Path: return Path(run)/'checkpoints'/f'step-{step:07d}'
@@ -27,6 +30,15 @@ def checkpoints(run) -> dict[int, Path]:
     "The complete checkpoints of a run directory, by step."
     found = Path(run).glob('checkpoints/step-*')
     return {int(p.name.split('-')[1]): p for p in sorted(found) if p.name.split('-')[1].isdigit()}
+
+def checkpoint_steps(run, steps=None) -> list[int]:
+    "The checkpoint steps `steps` (a step, several, or None: the last) of the run directory `run`, checked to exist."
+    found = checkpoints(run)
+    check(found, f"run {run} has no checkpoints")
+    steps = [max(found)] if steps is None else [steps] if isinstance(steps, Integral) else list(steps)
+    missing = [s for s in steps if not isinstance(s, Integral) or s not in found]
+    check(not missing, f"run {run} has no checkpoint at step {', '.join(map(str, missing))}; it has {', '.join(map(str, found))}")
+    return [int(s) for s in steps]
 
 def _discard(path: Path):
     "Remove the directory `path` if it exists, renamed first, so that a kill never leaves half of it under its name."
@@ -50,10 +62,7 @@ def load_model(path, step: int | None = None, device='cpu'):
     "The model of a checkpoint directory, or of a run directory's checkpoint at `step` (default: the last)."
     path = Path(path)
     if (path/'checkpoints').is_dir():
-        found = checkpoints(path)
-        check(found, f"run {path} has no checkpoints")
-        check(step is None or step in found, f"run {path} has no checkpoint at step {step}; it has {', '.join(map(str, found))}")
-        path = found[max(found) if step is None else step]
+        path = checkpoints(path)[checkpoint_steps(path, step)[0]]
     check((path/'config.json').is_file() and (path/'model.safetensors').is_file(), f"no checkpoint at {path}")
     try:
         with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
@@ -107,10 +116,11 @@ def provenance() -> dict:
 EVALUATIONS = {'train': 'train', 'test_in': 'in-language', 'test_cross': 'cross-lingual'}
 _ARCH_NAMES = {'gemma2': 'Gemma-2', 'pythia': 'GPT-NeoX (Pythia)'}
 
-def model_card(run: RunConfig, summary: dict, model, precision: str = 'fp32') -> str:
-    "The model card `README.md` of a run's final model: Hugging Face front matter, the model, its data, training and whole-split results, how to load it."
+def model_card(run: RunConfig, summary: dict, model) -> str:
+    """The model card `README.md` of a run's final model: Hugging Face front matter, the model, its data, training and
+    whole-split results, how to load it. Long only because it is one text template."""
     m, tc, kg, lang, sp = run.train.model, run.train, run.data.kg, run.data.languages, run.data.split
-    settings = {k: v for k, v in to_dict(tc).items() if k not in ('model', 'device')} | {'precision': precision}
+    settings = {k: v for k, v in to_dict(tc).items() if k not in ('model', 'device')}
     table = ''.join(f"| `{k}` | {v} |\n" for k, v in settings.items())
     results = ''.join(f"| `{s}` ({EVALUATIONS[s]}) | {summary['examples'][s]:,} | {acc:.3f} | {summary['label_prob'][s]:.3f} |\n"
                       for s, acc in summary['accuracy'].items())
@@ -164,3 +174,7 @@ A question is a prompt (a sentence up to the answer); the answer is the model's 
 def run_dataset_path(run) -> Path:
     "The dataset directory a run trained on."
     return Path(run)/(read_json(Path(run)/'config.json')['config'].get('dataset') or 'data')   # a relative path lies in the run
+
+def run_dataset(run) -> Dataset:
+    "The dataset a run trained on, loaded."
+    return load_dataset(run_dataset_path(run))

@@ -6,8 +6,8 @@
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-from scipy.stats import pearsonr
 from .core import check
+from .stats import pearson
 from .unify import unification_plus
 
 # %% auto #0
@@ -35,13 +35,13 @@ def run_table(results: pd.DataFrame) -> pd.DataFrame:
 
 # %% ../nbs/41_selection.ipynb #5dbb0951
 def correlations(runs: pd.DataFrame, target: str = 'cross_lingual_accuracy',
-                 scores=('activation_unification', 'gradient_unification')) -> pd.DataFrame:
-    "Pearson's r (and its p-value and the number of runs) of each score with `target`, over runs that have both."
+                 scores=('activation_unification', 'gradient_unification'), confidence: float = 0.95) -> pd.DataFrame:
+    "Pearson's r of each score with `target` over the runs that have both: r, its interval, p-value and number of runs."
     rows = []
     for s in scores:
         ok = runs[[s, target]].dropna()
-        r, p = pearsonr(ok[s], ok[target]) if len(ok) > 2 and ok[s].std() > 0 and ok[target].std() > 0 else (np.nan, np.nan)
-        rows.append({'score': s, 'pearson_r': float(r), 'p_value': float(p), 'runs': len(ok)})
+        c = pearson(ok[s], ok[target], confidence)
+        rows.append({'score': s, 'pearson_r': c['r'], 'low': c['low'], 'high': c['high'], 'p_value': c['p'], 'runs': c['n']})
     return pd.DataFrame(rows)
 
 # %% ../nbs/41_selection.ipynb #cb377631

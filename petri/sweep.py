@@ -15,18 +15,17 @@ import yaml
 from tqdm import tqdm
 from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet,
                         runs_dir, to_dict, write_json, write_parquet)
-from .dish import preset_name
-from .config import PRESETS, SCALES, ModelConfig, RunConfig, TrainConfig, data_setting, run_config
+from .config import PRESETS, RunConfig, check_device, preset_name, run_config, setting
 from .models import no_progress_bars
 from .train import resolve_device, train
 from .runs import checkpoints
-from .multirun import train_runs
+from .multirun import group_key, train_runs
 from .unify import run_unification, unification_monitor
 
 # %% auto #0
 __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
-           'setting_value', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
-           'results_path', 'sweep_status', 'collect', 'run_sweep', 'book_results']
+           'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
+           'sweep_status', 'collect', 'run_sweep', 'book_results', 'cached_runs', 'cached_run']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -54,7 +53,7 @@ class SweepSpec:
         check(isinstance(self.name, str) and re.fullmatch(r'[A-Za-z0-9_.-]+', self.name),
               f"sweep name must be letters, digits, '.', '_' or '-', got {self.name!r}")
         choose(self.preset, PRESETS, 'preset')
-        check(self.device == 'cpu' or str(self.device).split(':')[0] == 'cuda', f"unknown device {self.device!r}; choose cpu or cuda")
+        check_device(self.device)
         n_workers(self.workers)
         check(isinstance(self.cpus, (int, float)) and self.cpus > 0, f"cpus must be positive, got {self.cpus!r}")
         check(isinstance(self.gpus, (int, float)) and self.gpus >= 0, f"gpus must be non-negative, got {self.gpus!r}")
@@ -127,25 +126,9 @@ def run_id(cfg: RunConfig) -> str:
     "The identifier of a run: the hash of its config, whatever device it runs on."
     return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device='cpu')))
 
-def _like(value, template):
-    "`value` with the type of the preset's `template` value where that only turns an integer into a float."
-    if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _like(getattr(value, f.name), getattr(template, f.name)) for f in dataclasses.fields(value)})
-    return float(value) if isinstance(template, float) and isinstance(value, int) and not isinstance(value, bool) else value
-
 def _config(spec: SweepSpec, settings: dict) -> RunConfig:
     "The run config of one point of the grid."
-    cfg = run_config(spec.preset, **settings, device=spec.device)
-    return _like(cfg, run_config(spec.preset, device=spec.device))
-
-def setting_value(cfg: RunConfig, key: str):
-    "The value of setting `key` (a name `run_config` accepts) in the run config `cfg`."
-    if key == 'scale':
-        return next((s for s, m in SCALES.items() if dataclasses.replace(m, arch=cfg.train.model.arch) == cfg.train.model), 'custom')
-    if key == 'data_seed': return cfg.data.split.seed
-    if key in {f.name for f in dataclasses.fields(TrainConfig)}: return getattr(cfg.train, key)
-    if key in {f.name for f in dataclasses.fields(ModelConfig)}: return getattr(cfg.train.model, key)
-    return data_setting(cfg.data, key)
+    return run_config(spec.preset, **settings, device=spec.device)
 
 def plan(spec: SweepSpec) -> pd.DataFrame:
     "One row per distinct run of `spec`: its `run` id, its settings, and its `config` (a `RunConfig`)."
@@ -156,7 +139,7 @@ def plan(spec: SweepSpec) -> pd.DataFrame:
             cfg = _config(spec, dict(zip(g, values)) | spec.settings)
             if run_id(cfg) in seen: continue
             seen.add(run_id(cfg))
-            rows.append({'run': run_id(cfg)} | {k: setting_value(cfg, k) for k in keys} | {'config': cfg})
+            rows.append({'run': run_id(cfg)} | {k: setting(cfg, k) for k in keys} | {'config': cfg})
     return pd.DataFrame(rows)
 
 # %% ../nbs/40_sweep.ipynb #b6e927e0
@@ -232,7 +215,7 @@ def execute(out, run: str, config: dict, notebook: str | None = None, analysis: 
 
 def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | None, analysis: dict | None):
     "Execute the experiment notebook for one run; keep it in the run directory (or beside the failure record)."
-    import papermill as pm
+    import papermill as pm        # here: only experiment notebooks need it, and it is slow to import
     draft = out/'.notebooks'/f'{run}.ipynb'
     draft.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -246,17 +229,10 @@ def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | 
     os.replace(draft, out/run/'run.ipynb')
 
 # %% ../nbs/40_sweep.ipynb #9cf9b27c
-def _compatible(cfg: RunConfig) -> str:
-    """Runs with equal keys train together: the same training config apart from the seed, and data that differ at
-    most in the parallel fraction and the split's seed (which keep the training set's size and shapes). Other runs
-    could sometimes share a group too, but splitting them keeps a pool's tasks even."""
-    data = dataclasses.replace(cfg.data, split=dataclasses.replace(cfg.data.split, parallel=0.0, seed=0))
-    return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=0), data=data))
-
 def groups(runs: pd.DataFrame, size: int, parts: int = 1) -> list[list[str]]:
     "The ids of `runs` (rows of `plan`) in groups of compatible runs: at most `size` per group, at least `parts` groups of a kind where there are enough runs."
     out = []
-    for _, ids in runs.groupby(runs.config.map(_compatible), sort=False).run:
+    for _, ids in runs.groupby(runs.config.map(group_key), sort=False).run:
         n = max(math.ceil(len(ids) / size), min(parts, len(ids)))
         out += [chunk.tolist() for chunk in np.array_split(ids.to_numpy(), n)]
     return out
@@ -393,3 +369,15 @@ def book_results(name: str = 'book', preset: str = None) -> pd.DataFrame:
     spec = project_path('sweeps', f'{preset}.yml' if name == 'book' else f'{preset}-{name}.yml')
     check(spec.is_file(), f"no sweep {name!r} at the {preset} preset: {spec} does not exist")
     return read_parquet(run_sweep(load_spec(spec), runs_dir(preset), progress=False))
+
+# %% ../nbs/40_sweep.ipynb #0f77be2f
+def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
+    """The run directories of `preset` with each of `settings` (setting name -> value), the missing ones trained with
+    the unification monitor, together where they can be, in `workers` processes."""
+    configs = [run_config(preset, **s) for s in settings]
+    return train_runs(configs, [runs_dir(preset, run_id(c)) for c in configs], metrics=[unification_monitor()],
+                      progress=progress, workers=workers)
+
+def cached_run(preset: str, progress: bool = False, **settings) -> Path:
+    "The run directory of `preset` with `settings`, trained (with the unification monitor) unless already done."
+    return cached_runs(preset, settings, progress=progress)[0]

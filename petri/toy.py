@@ -145,7 +145,7 @@ def first_fit(runs: pd.DataFrame) -> pd.DataFrame:
 # %% ../nbs/60_toy.ipynb #84d71d6e
 def accuracy_chart(df: pd.DataFrame, x: str, title: str, x_title: str, log_x: bool = False):
     "Mean accuracy (line) and its spread over seeds (band, ± one std) against `x`, one colour per split, one panel per language variance."
-    import altair as alt
+    import altair as alt          # here: only the charts need it, and it is slow to import
     stats = (df.groupby(['language_variance', x, 'split']).accuracy.agg(['mean', 'std']).reset_index()
              .assign(low=lambda d: d['mean'] - d['std'].fillna(0), high=lambda d: d['mean'] + d['std'].fillna(0)))
     scale = alt.Scale(type='log') if log_x else alt.Undefined

@@ -17,16 +17,16 @@ from .core import (choose, PetriError, check, vacant, locked, to_dict, from_dict
                         read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
-from .dish import DataConfig, Dataset, build_dataset, load_dataset
-from .config import RunConfig, TrainConfig
+from .dish import Dataset, build_dataset, load_dataset
+from .config import DataConfig, RunConfig, TrainConfig
 from .models import build_model, eval_mode
 from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, load_model, load_trainer_state, model_card,
                         provenance, discard_resume, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'PRECISIONS', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step',
-           'make_optimizer', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics',
-           'resolve_device', 'RunState', 'train', 'dynamics_chart', 'fact_type_chart']
+__all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer', 'predict',
+           'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics', 'resolve_device', 'prepare_run',
+           'create_run_dir', 'RunState', 'train', 'train_state', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -154,7 +154,6 @@ def final_metrics(model, data: Tensors) -> dict:
             for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))}
 
 # %% ../nbs/21_train.ipynb #b27df9ff
-PRECISIONS = ('fp32', 'bf16')
 RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
 
 def resolve_device(device: str) -> torch.device:
@@ -184,9 +183,8 @@ def _plateaued(history: pd.DataFrame, cfg: TrainConfig, steps_per_epoch: int) ->
 def _log(run: Path, line: str):
     with open(run/'train.log', 'a') as f: f.write(time.strftime('%Y-%m-%d %H:%M:%S ') + line + '\n')
 
-def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 'fp32'):
+def prepare_run(source, out: Path, train_cfg: TrainConfig | None = None):
     "Validate the run request; return the run config, the loaded dataset (None if still to build) and the resume checkpoint."
-    choose(precision, PRECISIONS, 'precision')
     if not isinstance(source, RunConfig):
         check(Path(source).is_dir(), f"no dataset directory at {source}")
         ds = load_dataset(source)
@@ -206,30 +204,26 @@ def _prepare(source, out: Path, train_cfg: TrainConfig | None, precision: str = 
                 cfg = dataclasses.replace(cfg, dataset=str((out/cfg.dataset).resolve()))
             same = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=run.train.device)) == run
             check(same, f"{out} holds another run (id {config_hash(cfg)}); choose another output directory")
-            check(held.get('precision', 'fp32') == precision,
-                  f"{out} holds this run trained in {held.get('precision', 'fp32')}, not {precision}; choose another output directory")
             if not (out/'summary.json').exists() and (resume := latest_checkpoint(out)):
                 load_model(resume), load_trainer_state(resume)   # fail now, in one line, if it is broken
         else:
             check(vacant(out), f"{out} exists and is not a petri run directory")
     return run, ds, resume
 
-def _open(run: RunConfig, ds: Dataset | None, out: Path, precision: str = 'fp32') -> Dataset:
+def create_run_dir(run: RunConfig, ds: Dataset | None, out: Path) -> Dataset:
     "Create the run directory `out` with its config and data unless it exists; return the run's dataset."
     if not (out/'config.json').exists():
         with atomic_dir(out) as tmp:
             if run.dataset is None: build_dataset(run.data, tmp/'data')
-            write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)} |
-                       ({'precision': precision} if precision != 'fp32' else {}) | provenance(), tmp/'config.json')
+            write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)} | provenance(), tmp/'config.json')
     return ds if ds is not None else _check_dataset(out/'data', run.data)
 
 # %% ../nbs/21_train.ipynb #28def7f1
 class RunState:
     "A run in training: its directory, data, batch order, evaluation schedule, metric history and clock."
-    def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = (),
-                 precision: str = 'fp32'):
+    def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = ()):
         self.run, self.tc, self.ds, self.out, self.resume = run, run.train, ds, Path(out), resume
-        self.metrics, self.precision = list(metrics), precision
+        self.metrics, self.precision = list(metrics), run.train.precision
         self.device = resolve_device(self.tc.device)
         self.data = data = encode(ds, self.device)
         self.positions, self.targets = (data.positions, data.targets) if self.tc.loss == 'attribute' else data.sequence_targets()
@@ -328,23 +322,22 @@ class RunState:
         subset = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
         summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped, 'seconds': round(seconds, 2)}
                    | final_metrics(model, self.data) | {'subset_accuracy': subset.astype(float).to_dict(), 'subset_size': self.tc.eval_size})
-        save_checkpoint(self.out/'final', model, self.ds.tokenizer, card=model_card(self.run, summary, model, self.precision))
+        save_checkpoint(self.out/'final', model, self.ds.tokenizer, card=model_card(self.run, summary, model))
         discard_resume(self.out)
         write_json(summary, self.out/'summary.json')
         self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
 
 # %% ../nbs/21_train.ipynb #01864211
-def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True,
-          precision: str = 'fp32') -> Path:
+def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True) -> Path:
     """Train a model as `source` (a `RunConfig`, or a dataset directory trained on with `train_cfg` or the defaults)
     says, in the run directory `out`; resume it if interrupted, do nothing if finished. Returns `out`."""
     out = Path(out)
-    run, ds, resume = _prepare(source, out, train_cfg, precision)
+    run, ds, resume = prepare_run(source, out, train_cfg)
     if (out/'summary.json').exists(): return out
-    ds = _open(run, ds, out, precision)
-    with locked(out, wait=False): return _train(RunState(run, ds, out, resume, metrics, precision), progress)
+    ds = create_run_dir(run, ds, out)
+    with locked(out, wait=False): return train_state(RunState(run, ds, out, resume, metrics), progress)
 
-def _train(state: RunState, progress: bool) -> Path:
+def train_state(state: RunState, progress: bool) -> Path:
     "The training loop of `train`: one model, one optimizer, one `RunState`."
     model = state.initial_model()
     optimizer, scheduler = make_optimizer(model, state.tc, state.total)
@@ -380,7 +373,7 @@ def _train(state: RunState, progress: bool) -> Path:
 # %% ../nbs/21_train.ipynb #37daea50
 def dynamics_chart(metrics: pd.DataFrame, title: str = ''):
     "Accuracy by step on the training set, the in-language and the cross-lingual test sets."
-    import altair as alt
+    import altair as alt          # here: only the charts need it, and it is slow to import
     df = metrics[metrics.fact_type == 'all'].assign(evaluation=lambda d: d.split.map(EVALUATIONS))
     return alt.Chart(df, title=title).mark_line(point=True).encode(
         x=alt.X('step:Q', scale=alt.Scale(type='symlog'), title='step (log scale)'),
@@ -391,7 +384,7 @@ def dynamics_chart(metrics: pd.DataFrame, title: str = ''):
 
 def fact_type_chart(metrics: pd.DataFrame, step: int | None = None, title: str = ''):
     "In-language and cross-lingual accuracy per fact type at `step` (default: the last)."
-    import altair as alt
+    import altair as alt          # here: only the charts need it, and it is slow to import
     step = metrics.step.max() if step is None else step
     df = metrics[(metrics.step == step) & (metrics.fact_type != 'all') & (metrics.split != 'train')]
     df = df.assign(evaluation=df.split.map(EVALUATIONS))

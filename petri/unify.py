@@ -10,17 +10,14 @@ import torch
 from functools import partial
 from pathlib import Path
 from scipy.sparse import csr_matrix
-from .core import choose, check, config_hash, read_json, runs_dir, write_json
-from .config import run_config
-from .dish import load_dataset
-from .train import encode
-from .runs import checkpoints, load_model, run_dataset_path
-from .multirun import train_runs
-from .represent import activation_reps, gradient_reps, hidden_states_at, second_moment
+from .core import choose, check, read_json, write_json
+from .datasets import fact_id, parallel_sample
+from .runs import checkpoint_steps, run_dataset
+from .represent import activation_reps, normalized_gradients, run_reps
 
 # %% auto #0
-__all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus', 'parallel_sample',
-           'unification_monitor', 'cached_runs', 'cached_run', 'run_unification']
+__all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus',
+           'unification_monitor', 'run_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
@@ -80,15 +77,6 @@ def unification_plus(unification: float, in_language_accuracy: float) -> float:
     return unification * in_language_accuracy
 
 # %% ../nbs/31_unify.ipynb #12dceda1
-def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True) -> pd.Index:
-    "Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about `max_examples` of them."
-    par = examples[(examples.split == 'train') & (examples.parallel | (not parallel_only))]
-    facts = par[['person', 'fact_type']].drop_duplicates()
-    if max_examples is not None and len(par) > max_examples:
-        per_fact = len(par) / len(facts)
-        facts = facts.sample(max(1, int(max_examples // per_fact)), random_state=seed)
-    return par.index[pd.MultiIndex.from_frame(par[['person', 'fact_type']]).isin(pd.MultiIndex.from_frame(facts))]
-
 def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):
     "A training metric: the activation unification score of parallel training examples, overall and per fact type."
     from petri.unify import _monitored_unification   # the importable one (in this chapter's notebook, ours lives in __main__)
@@ -100,55 +88,38 @@ def _monitored_unification(model, data, eval_index=None, *, max_examples: int, l
     idx = torch.tensor(chosen.to_numpy(), device=data.ids.device)
     reps = activation_reps(model, data.ids[idx], data.positions[idx, 0], layers=layers)
     sub = data.examples.loc[chosen]
-    fact, lang = (sub.person.astype(str) + ' ' + sub.fact_type).to_numpy(), sub.language.to_numpy()
+    fact, lang = fact_id(sub), sub.language.to_numpy()
     out = [{'split': 'train', 'fact_type': 'all', 'unification': _score_or_nan(reps, fact, lang)}]
     for ft in sorted(sub.fact_type.unique()):
         m = (sub.fact_type == ft).to_numpy()
         out.append({'split': 'train', 'fact_type': ft, 'unification': _score_or_nan(reps[m], fact[m], lang[m])})
     return pd.DataFrame(out)
 
-def _score_or_nan(reps, fact, language) -> float:
-    r = unification_ratios(reps, np.asarray(fact), np.asarray(language))
+def _score_or_nan(reps, fact, language, variant: str = 'same_fact') -> float:
+    "The unification score, or NaN where no representation has partners of both kinds."
+    r = unification_ratios(reps, np.asarray(fact), np.asarray(language), variant)
     return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
 
-# %% ../nbs/31_unify.ipynb #484ac905
-def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
-    """The run directories of `preset` with each of `settings` (a dict of overrides), the missing ones trained with
-    the unification monitor, together where they can be, in `workers` processes."""
-    configs = [run_config(preset, **s) for s in settings]
-    return train_runs(configs, [runs_dir(preset, config_hash(c)) for c in configs], metrics=[unification_monitor()],
-                      progress=progress, workers=workers)
-
-def cached_run(preset: str, progress: bool = False, **overrides) -> Path:
-    "The run directory of `preset` with `overrides`, trained (with the unification monitor) unless already done."
-    return cached_runs(preset, overrides, progress=progress)[0]
+# %% ../nbs/31_unify.ipynb #d93c6e8c
+def _activation_scores(examples: pd.DataFrame, hidden: np.ndarray) -> dict:
+    "Activation unification of `hidden` (n, blocks, hidden) of `examples`: all blocks concatenated (both variants), and per block."
+    fact, lang, flat = fact_id(examples), examples.language.to_numpy(), hidden.reshape(len(hidden), -1)
+    return {'activation': _score_or_nan(flat, fact, lang), 'activation_other_facts': _score_or_nan(flat, fact, lang, 'other_facts'),
+            'layers': [_score_or_nan(hidden[:, k], fact, lang) for k in range(hidden.shape[1])]}
 
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
-    "Activation and gradient unification of a run's checkpoint on its parallel training examples (cached)."
-    found = checkpoints(run)
-    check(found, f"run {run} has no checkpoints")
-    step = max(found) if step is None else step
-    check(step in found, f"run {run} has no checkpoint at step {step}")
+    "Activation and gradient unification of a run's checkpoint `step` (default: the last) on its parallel training examples (cached)."
+    step, = checkpoint_steps(run, step)
     settings = {'max_examples': max_examples, 'gradient_examples': gradient_examples, 'seed': seed}
     cache = Path(run)/'unification'/f'step-{step:07d}.json'
     if cache.exists() and read_json(cache).get('settings') == settings: return read_json(cache)
-    ds = load_dataset(run_dataset_path(run))
-    data, model = encode(ds), load_model(run, step)
-    out = {'step': step, 'settings': settings}
-    idx = parallel_sample(ds.examples, max_examples, seed)
-    out['n_examples'] = len(idx)
-    if len(idx):
-        ex = ds.examples.loc[idx]
-        fact, lang = (ex.person.astype(str) + ' ' + ex.fact_type).to_numpy(), ex.language.to_numpy()
-        hidden = hidden_states_at(model, data.ids[idx], data.positions[idx, 0])
-        flat = hidden.reshape(len(hidden), -1)
-        out |= {'activation': _score_or_nan(flat, fact, lang),
-                'activation_other_facts': float(np.nanmean(unification_ratios(flat, fact, lang, 'other_facts'))),
-                'layers': [_score_or_nan(hidden[:, k], fact, lang) for k in range(hidden.shape[1])]}
-        gidx = parallel_sample(ds.examples, gradient_examples, seed)
-        gex = ds.examples.loc[gidx]
-        reps = gradient_reps(model, data.ids[gidx], data.positions[gidx], data.targets[gidx],
-                             second_moment=second_moment(found[step], model))
-        out['gradient'] = _score_or_nan(reps, (gex.person.astype(str) + ' ' + gex.fact_type).to_numpy(), gex.language.to_numpy())
+    examples = run_dataset(run).examples
+    idx, gidx = (parallel_sample(examples, n, seed) for n in (max_examples, gradient_examples))
+    out = {'step': step, 'settings': settings, 'n_examples': len(idx)}
+    if len(idx):                                             # a run without parallel people has nothing to score
+        ex, hidden = run_reps(run, idx, step)
+        out |= _activation_scores(ex, hidden[step])
+        ex, grads = run_reps(run, gidx, step, normalized_gradients)
+        out['gradient'] = _score_or_nan(grads[step], fact_id(ex), ex.language.to_numpy())
     write_json(out, cache)
     return out

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
-from petri.dish import build_dataset, data_config, load_dataset
+from petri.config import data_config
+from petri.dish import build_dataset, load_dataset
 
 
 @pytest.fixture(scope='session')

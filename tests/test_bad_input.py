@@ -23,10 +23,10 @@ def one_line_error(status, err, *words):
 
 
 @pytest.mark.parametrize('argv, words', [
-    (['data', '--preset', 'smoke', '--seed', '-1'], ['seed must be an integer in [0, 2**32)']),
-    (['data', '--preset', 'smoke', '--seed', '99999999999999999999'], ['seed must be an integer']),
-    (['data', '--preset', 'smoke', '--templates', '1000000'], ['a dataset holds at most']),
-    (['data', '--preset', 'smoke', '--people', '2', '--templates', '100000'], ['needs about']),
+    (['data', '--preset', 'smoke', '--data-seed', '-1'], ['seed must be an integer in [0, 2**32)']),
+    (['data', '--preset', 'smoke', '--data-seed', '99999999999999999999'], ['seed must be an integer']),
+    (['data', '--preset', 'smoke', '--n-templates', '1000000'], ['a dataset holds at most']),
+    (['data', '--preset', 'smoke', '--n-people', '2', '--n-templates', '100000'], ['needs about']),
     (['data', '--preset', 'smoke', '--parallel', 'nan'], ['parallel must be a fraction']),
     (['data', '--preset', 'smoke', '--language-ratio', 'inf'], ['language_ratio']),
     (['data', '--preset', 'smoke', '--parallel-unit', 'fact'], ['parallel-unit']),
@@ -46,8 +46,8 @@ def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, w
 
 def test_corrected_rerun_after_a_bad_setting_works(capsys, tmp_path):
     out = tmp_path / 'd'
-    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--seed', '-1', '--out', str(out)))
-    assert petri(capsys, 'data', '--preset', 'smoke', '--seed', '1', '--out', str(out))[0] == 0
+    one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--data-seed', '-1', '--out', str(out)))
+    assert petri(capsys, 'data', '--preset', 'smoke', '--data-seed', '1', '--out', str(out))[0] == 0
 
 
 def test_made_up_words_are_bounded_not_a_hang():
@@ -149,7 +149,7 @@ def test_flores_rejects_a_negative_sentence_count(tmp_path):
 
 @pytest.mark.parametrize('preset, people', [('smoke', 401), ('quick', 3000)])
 def test_more_people_than_the_preset_get_names(capsys, tmp_path, preset, people):
-    from petri.dish import data_config
+    from petri.config import data_config
     from petri.kg import make_kg
     kg = make_kg(data_config(preset, n_people=people).kg)
     assert len(kg.people) == people and kg.people[['first_name', 'last_name']].drop_duplicates().shape[0] == people
@@ -235,7 +235,8 @@ def test_full_disk_during_training_is_one_line_and_the_rerun_resumes(capsys, tmp
 
 def _broken_dataset(tmp_path, how):
     import pandas as pd
-    from petri.dish import build_dataset, data_config
+    from petri.config import data_config
+    from petri.dish import build_dataset
     d = build_dataset(data_config('smoke'), tmp_path / 'data')
     ex = d / 'train.parquet'
     if how == 'no rows': pd.read_parquet(ex).iloc[:0].to_parquet(ex, index=False)
@@ -305,11 +306,11 @@ def test_argument_errors_and_help_do_not_load_the_heavy_libraries():
 
 @pytest.mark.parametrize('argv, words', [
     (['data', '--preset', 'smoke', '--out', ''], ['expected a path, got an empty string']),
-    (['data', '--preset', 'smoke', '--people', '0'], ['n_people must be an integer >= 2']),
-    (['data', '--preset', 'smoke', '--templates', '0'], ['need at least 2 templates']),
+    (['data', '--preset', 'smoke', '--n-people', '0'], ['n_people must be an integer >= 2']),
+    (['data', '--preset', 'smoke', '--n-templates', '0'], ['need at least 2 templates']),
     (['data', '--preset', 'smoke', '--parallel', '1.0'], ['parallel must be a fraction in [0, 1)']),
-    (['data', '--preset', 'smoke', '--people', '100000000'], ['a dataset holds at most 10,000,000']),
-    (['data', '--preset', 'smoke', '--seed', '1.5'], ['argument --seed: invalid int value']),
+    (['data', '--preset', 'smoke', '--n-people', '100000000'], ['a dataset holds at most 10,000,000']),
+    (['data', '--preset', 'smoke', '--data-seed', '1.5'], ["argument --data-seed: expected int, got '1.5'"]),
     (['train', '--preset', 'smoke', '--scale', '3x'], ['argument --scale: invalid choice']),
     (['train', '--preset', 'smoke', '--data', '/nonexistent/petri'], ['no dataset directory at /nonexistent/petri']),
 ])
@@ -332,7 +333,7 @@ def test_a_broken_kg_is_one_line(capsys, tmp_path, kg, words):
 @pytest.mark.parametrize('text, words', [
     ('', 'expected a mapping'),
     ('- a\n- b\n', 'expected a mapping'),
-    ('name: s\npreset: smoke\ngrid: {paralel: [0.1]}\n', "unknown data setting 'paralel'"),
+    ('name: s\npreset: smoke\ngrid: {paralel: [0.1]}\n', "unknown setting(s) paralel"),
     ('name: s\npreset: smoke\nnotebook: nope.ipynb\ngrid: {parallel: [0.1]}\n', 'no experiment notebook at'),
     ('name: ../../evil\npreset: smoke\ngrid: {parallel: [0.1]}\n', 'sweep name must be letters'),
     ('name: s\npreset: smoke\nworkers: 0\ngrid: {parallel: [0.1]}\n', 'workers must be a positive integer'),

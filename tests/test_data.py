@@ -7,7 +7,8 @@ import pytest
 from petri.cli import main
 from petri.core import PetriError
 from petri.datasets import EVENT_OF, SPLITS, UNITS, bridged_people, event_languages, expected_bridged_share, language_attribute_mi
-from petri.dish import build_dataset, data_config, load_dataset
+from petri.config import data_config
+from petri.dish import build_dataset, load_dataset
 
 KEYS = ['person', 'fact_type', 'language', 'template']
 
@@ -81,9 +82,9 @@ def test_template_filler_words_are_disjoint_by_default(smoke_dataset):
 
 @pytest.mark.parametrize('unit', UNITS)
 def test_same_seed_gives_byte_identical_examples(tmp_path, unit):
-    a = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'a')
-    b = build_dataset(data_config('smoke', parallel=0.1, seed=7, parallel_unit=unit), tmp_path / 'b')
-    c = build_dataset(data_config('smoke', parallel=0.1, seed=8, parallel_unit=unit), tmp_path / 'c')
+    a = build_dataset(data_config('smoke', parallel=0.1, data_seed=7, parallel_unit=unit), tmp_path / 'a')
+    b = build_dataset(data_config('smoke', parallel=0.1, data_seed=7, parallel_unit=unit), tmp_path / 'b')
+    c = build_dataset(data_config('smoke', parallel=0.1, data_seed=8, parallel_unit=unit), tmp_path / 'c')
     for f in [f'{s}.parquet' for s in SPLITS] + ['README.md']:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (a / 'train.parquet').read_bytes() != (c / 'train.parquet').read_bytes()
@@ -186,7 +187,7 @@ def status_of(argv):
 @pytest.mark.parametrize('argv, message', [
     (['--parallel', '1.0'], 'parallel must be a fraction in [0, 1)'),
     (['--parallel', '-0.1'], 'parallel must be a fraction in [0, 1)'),
-    (['--templates', '1'], 'at least 2 templates'),
+    (['--n-templates', '1'], 'at least 2 templates'),
     (['--language-ratio', '0'], 'language_ratio must be a positive number'),
     (['--tokenizer', 'bpe'], "invalid choice: 'bpe'"),
     (['--preset', 'galactic'], "invalid choice: 'galactic'"),

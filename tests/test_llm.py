@@ -4,12 +4,14 @@ import json, unicodedata
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from sklearn.metrics import roc_auc_score
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
 from petri.core import PetriError, read_parquet
-from petri.llm import (analyze, datapoints, exact_match, load_eclektic, load_flores, load_paraphrases,
-                       transfer_unification, vocab_jaccard, vocab_overlap)
+from petri.llm import (analyze, datapoints, exact_match, last_token_states, load_eclektic, load_flores, load_llm,
+                       load_paraphrases, transfer_unification, vocab_overlap)
 from petri.llm_fixtures import make_fixtures, write_fixture_data
 from petri.unify import unification_score
 
@@ -104,15 +106,16 @@ def _word_tokenizer():
     return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token='<unk>')
 
 
-def test_vocab_jaccard_by_hand():
+def test_vocab_overlap_by_hand():
     tok = _word_tokenizer()
     a, b = ['the cat sat', 'the cat'], ['the dog ran', 'a dog']   # {0, 1, 3} and {0, 2, 4, 5}: 'a' is <unk>
-    assert vocab_jaccard(tok, a, b) == pytest.approx(1 / 6)
-    assert vocab_jaccard(tok, a, list(reversed(a))) == 1.0
-    assert vocab_jaccard(tok, ['cat'], ['dog']) == 0.0
-    assert vocab_jaccard(tok, b, a) == vocab_jaccard(tok, a, b)
     table = vocab_overlap(tok, pd.DataFrame({'language': ['x', 'x', 'y', 'y'], 'sentence': a + b}))
     assert table.set_index(['language_a', 'language_b']).jaccard.to_dict() == {('x', 'y'): pytest.approx(1 / 6), ('y', 'x'): pytest.approx(1 / 6)}
+    same = vocab_overlap(tok, pd.DataFrame({'language': ['x', 'x', 'y', 'y'], 'sentence': a + list(reversed(a))}))
+    assert same.jaccard.tolist() == [1.0, 1.0]
+    assert vocab_overlap(tok, pd.DataFrame({'language': ['x', 'y'], 'sentence': ['cat', 'dog']})).jaccard.tolist() == [0.0, 0.0]
+    with pytest.raises(PetriError, match='no tokens in the sentences of y'):
+        vocab_overlap(tok, pd.DataFrame({'language': ['x', 'y'], 'sentence': ['cat', '']}))
 
 
 def test_exact_match_and_paraphrase_file(data, tmp_path):
@@ -148,6 +151,18 @@ def fixtures(tmp_path_factory):
     return make_fixtures(tmp_path_factory.mktemp('llm') / 'fixtures')
 
 
+def test_last_token_states_are_the_models_own(fixtures):
+    "Read in one padded batch, each text's states are those of the model run on that text alone."
+    model, tok = load_llm(str(fixtures['models'][1]))
+    texts = ['Where was the painter Edgar Colby born?', 'Quand le pont Kessel a-t-il été inauguré ?', '兰溪桥是哪一年开通的？']
+    states = last_token_states(model, tok, texts, batch_size=3)
+    assert states.shape == (3, 2, model.config.hidden_size)
+    with torch.no_grad():
+        for text, s in zip(texts, states):
+            hs = model(**tok([text], return_tensors='pt'), output_hidden_states=True).hidden_states[1:]
+            np.testing.assert_allclose(s, torch.stack([h[0, -1] for h in hs]).numpy(), atol=1e-4)
+
+
 def test_analysis_on_fixtures(fixtures, tmp_path):
     models = [str(m) for m in fixtures['models']]
     out, said = tmp_path / 'results', []
@@ -161,7 +176,10 @@ def test_analysis_on_fixtures(fixtures, tmp_path):
     assert a.correct[fitted].mean() > 0.9 > a.correct[~fitted].mean()
     u = res['unification']
     assert len(u) == len(res['transfers']) * 2 and set(u.layer) == {0, 1}
-    assert set(res['auc'].model) == {'tiny-gemma2', 'tiny-pythia'} and res['auc'].roc_auc.between(0, 1).all()
+    assert set(res['auc'].model) == {'tiny-gemma2', 'tiny-pythia'}
+    g = u[(u.model == 'tiny-pythia') & (u.layer == 1)].dropna(subset=['unification'])        # one AUC, recomputed from its scores
+    auc = res['auc'].set_index(['model', 'layer']).roc_auc[('tiny-pythia', 1)]
+    assert auc == pytest.approx(roc_auc_score(g.transferred.astype(bool), g.unification)) if g.transferred.nunique() == 2 else np.isnan(auc)
     assert (res['ttest'].p_bonferroni >= res['ttest'].p).all()
     for name, table in res.items():
         pd.testing.assert_frame_equal(read_parquet(out / f'{name}.parquet'), table.reset_index(drop=True), check_dtype=False)

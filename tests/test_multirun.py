@@ -1,5 +1,5 @@
 "Runs trained together: the same run directories and results as runs trained alone, in sweeps too, and groups resume."
-import json
+import dataclasses, json
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -114,13 +114,14 @@ def test_members_stopping_early_leave_the_group(tmp_path):
 
 
 def test_bf16_runs_are_kept_apart(tmp_path):
-    configs = [tiny(parallel=0.2, seed=s) for s in (0, 1)]
-    outs = train_runs(configs, [tmp_path/str(i) for i in range(2)], progress=False, precision='bf16')
-    assert read_json(outs[0]/'config.json')['precision'] == 'bf16' and 'precision bf16' in (outs[0]/'train.log').read_text()
+    configs = [tiny(parallel=0.2, seed=s, precision='bf16') for s in (0, 1)]
+    outs = train_runs(configs, [tmp_path/str(i) for i in range(2)], progress=False)
+    assert read_json(outs[0]/'config.json')['config']['train']['precision'] == 'bf16' and 'precision bf16' in (outs[0]/'train.log').read_text()
     m = metrics(outs[0])
     assert m.loss.notna().all() and m[m.split == 'train'].sort_values('step').loss.iloc[-1] < m[m.split == 'train'].loss.max()
-    with pytest.raises(PetriError, match='trained in bf16, not fp32'): train(configs[0], outs[0], progress=False)
-    with pytest.raises(PetriError, match='unknown precision'): train_runs(configs, [tmp_path/'a', tmp_path/'b'], precision='fp8')
+    fp32 = dataclasses.replace(configs[0], train=dataclasses.replace(configs[0].train, precision='fp32'))
+    with pytest.raises(PetriError, match='holds another run'): train(fp32, outs[0], progress=False)
+    with pytest.raises(PetriError, match='unknown precision'): tiny(precision='fp8')
 
 
 def test_bad_member_writes_nothing(tmp_path):

@@ -7,7 +7,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from conftest import Interrupt, interrupting_at
 from petri.core import PetriError, read_json
-from petri.dish import build_dataset, data_config, load_dataset
+from petri.config import data_config
+from petri.dish import build_dataset, load_dataset
 from petri.config import RunConfig, run_config
 from petri import runs as runs_module, train as train_module
 from petri.train import encode, evaluate, train
