@@ -1,6 +1,6 @@
 """What the training benchmarks share: a preset's data as tensors, the labels a plain Hugging Face loop needs, and a
 results file the book can read."""
-import platform, sys, tempfile, time
+import os, platform, sys, tempfile, time
 from pathlib import Path
 import torch
 from petri import __version__
@@ -25,8 +25,17 @@ def plain_labels(data, loss):
     labels[rows[keep], data.positions[keep] + 1] = data.targets[keep]
     return labels
 
+def cpu() -> dict:
+    "The CPU's model name and its bfloat16 matrix instructions (Linux; elsewhere just the architecture)."
+    try: info = Path('/proc/cpuinfo').read_text()
+    except OSError: return {'cpu': platform.machine()}
+    fields = {k.strip(): v.strip() for k, _, v in (line.partition(':') for line in info.splitlines())}
+    flags = fields.get('flags', '').split()
+    return {'cpu': fields.get('model name', platform.machine()), 'cores': os.cpu_count(),
+            'bf16_instructions': sorted(f for f in flags if f in ('avx512_bf16', 'amx_bf16'))}
+
 def write_results(path, record: dict):
     "Write a benchmark's `record` to the JSON file `path` (atomically), with the command that produced it and where it ran."
     where = {'command': 'python ' + ' '.join(sys.argv), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'petri': __version__,
-             'torch': torch.__version__, 'torch_threads': torch.get_num_threads(), 'machine': platform.processor() or platform.machine()}
+             'torch': torch.__version__, 'torch_threads': torch.get_num_threads()} | cpu()
     write_json(where | record, Path(path))

@@ -371,12 +371,12 @@ def book_results(name: str = 'book', preset: str = None) -> pd.DataFrame:
     return read_parquet(run_sweep(load_spec(spec), runs_dir(preset), progress=False))
 
 # %% ../nbs/40_sweep.ipynb #0f77be2f
-def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1) -> list[Path]:
+def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1, compile: bool = False) -> list[Path]:
     """The run directories of `preset` with each of `settings` (setting name -> value), the missing ones trained with
-    the unification monitor, together where they can be, in `workers` processes."""
+    the unification monitor, together where they can be (compiled with `compile`), in `workers` processes."""
     configs = [run_config(preset, **s) for s in settings]
     return train_runs(configs, [runs_dir(preset, run_id(c)) for c in configs], metrics=[unification_monitor()],
-                      progress=progress, workers=workers)
+                      progress=progress, workers=workers, compile=compile)
 
 def cached_run(preset: str, progress: bool = False, **settings) -> Path:
     "The run directory of `preset` with `settings`, trained (with the unification monitor) unless already done."

@@ -123,3 +123,13 @@ def test_run_interrupted_right_after_its_first_checkpoint_completes(tmp_path):
     record = read_parquet(run/'results.parquet')
     assert sorted(record.step.unique()) == eval_steps(read_json(run/'summary.json')['steps'], 3)
     assert record.groupby(['step', 'split', 'fact_type']).size().max() == 1
+
+
+def test_every_shipped_spec_loads_and_plans():
+    "The book's specs name only settings the configs know, with values of the right types."
+    from petri.core import project_path
+    specs = sorted(project_path('sweeps').glob('*.yml'))
+    assert len(specs) >= 10
+    for path in specs:
+        spec = load_spec(path)
+        assert len(plan(spec)) >= 1 and spec.preset in path.stem, path
