@@ -11,8 +11,18 @@ from .stats import pearson
 from .unify import unification_plus
 
 # %% auto #0
-__all__ = ['SPLIT_NAMES', 'SCORES', 'CHECKPOINT_METHODS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
-           'select_runs', 'checkpoint_curves', 'select_checkpoints']
+__all__ = ['SPLIT_NAMES', 'SCORES', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS', 'PREDICTOR_SETS',
+           'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy', 'select_runs',
+           'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at', 'compute_saved',
+           'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
+
+# %% ../nbs/41_selection.ipynb #8728b8cf
+# for predicting a run's final accuracy early in training (the last section but one)
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import LeaveOneOut, cross_val_predict
+from .core import check_number, choose
+from .stats import spearman
 
 # %% ../nbs/41_selection.ipynb #a59fa456
 SPLIT_NAMES = {'train': 'train', 'test_in': 'in_language', 'test_cross': 'cross_lingual'}
@@ -106,3 +116,102 @@ def select_checkpoints(results: pd.DataFrame) -> pd.DataFrame:
             rows.append({'run': run, 'method': method, 'step': int(step),
                          'cross_lingual_accuracy': float(c.cross_lingual_accuracy[c.step == step].iloc[0])})
     return pd.DataFrame(rows)
+
+# %% ../nbs/41_selection.ipynb #97330b4b
+def training_progress(results: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """Per run: its last step, the first step where its train accuracy reached `threshold` (NaN if it never did),
+    and that step as a fraction of the last."""
+    ok = isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and 0 < threshold <= 1
+    check(ok, f"threshold must be an accuracy in (0, 1], got {threshold!r}")
+    curves = checkpoint_curves(results)
+    out = pd.DataFrame({'last_step': curves.groupby('run').step.max(),
+                        'reached_step': curves[curves.train_accuracy >= threshold].groupby('run').step.min()})
+    return out.assign(reached_fraction=out.reached_step / out.last_step).rename_axis('run').reset_index()
+
+# %% ../nbs/41_selection.ipynb #a542151a
+TARGET = 'final_cross_lingual_accuracy'
+EARLY = ('unification', 'train_accuracy', 'in_language_accuracy')
+POINTS = ('steps', 'progress')
+
+def features_at(results: pd.DataFrame, fraction: float, at: str = 'steps', threshold: float = 0.5) -> pd.DataFrame:
+    """Per run: its last step, the `step` of its last evaluation within `fraction` of its training, the `EARLY`
+    metrics there, its settings and its final cross-lingual accuracy (`TARGET`). `fraction` is of the run's steps
+    (`at='steps'`) or of the step where its train accuracy first reached `threshold` (`at='progress'`)."""
+    choose(at, POINTS, 'point of training')
+    check_number(fraction, 'fraction', zero_ok=True)
+    check(at == 'progress' or fraction <= 1, f"a fraction of the steps must be at most 1, got {fraction!r}")
+    progress = training_progress(results, threshold).set_index('run')
+    point = fraction * progress['last_step' if at == 'steps' else 'reached_step']
+    curves = checkpoint_curves(results).join(point.rename('point'), on='run')
+    seen = curves[curves.step <= curves.point + 1e-9].sort_values('step').groupby('run').tail(1)   # 1e-9: 0.29 * 100 < 29
+    final = run_table(results).set_index('run')[[*settings_columns(results), 'cross_lingual_accuracy']]
+    return (progress[['last_step']].join(seen.set_index('run')[['step', *EARLY]])
+            .join(final.rename(columns={'cross_lingual_accuracy': TARGET})).reset_index())
+
+# %% ../nbs/41_selection.ipynb #e3475ecf
+def compute_saved(features: pd.DataFrame) -> float:
+    "Share of the runs' training steps left unspent when each stops at its `step` (a run without one trains to the end)."
+    return float(1 - features.step.fillna(features.last_step).sum() / features.last_step.sum())
+
+# %% ../nbs/41_selection.ipynb #c33e6453
+MODELS = {'linear': LinearRegression, 'isotonic': lambda: IsotonicRegression(increasing='auto', out_of_bounds='clip')}
+MIN_RUNS = 3    # each fit sees at least two runs
+
+def leave_one_run_out(features: pd.DataFrame, predictors, model: str = 'linear', target: str = TARGET) -> pd.DataFrame:
+    "Per run with all `predictors` and the `target`: the `actual` target and the one `predicted` by `model` fitted on the other runs."
+    choose(model, MODELS, 'model')
+    predictors = list(predictors)
+    check(predictors, "no predictors given")
+    unknown = [c for c in predictors + [target] if c not in features]
+    check(not unknown, f"unknown column(s) {unknown}; the features have {list(features.columns)}")
+    check(model == 'linear' or len(predictors) == 1, f"isotonic regression takes one predictor, got {predictors}")
+    data = features.dropna(subset=predictors + [target])
+    check(len(data) >= MIN_RUNS, f"leaving one run out needs at least {MIN_RUNS} runs with {predictors + [target]}, got {len(data)}")
+    actual = data[target].to_numpy(float)
+    predicted = cross_val_predict(MODELS[model](), data[predictors].to_numpy(float), actual, cv=LeaveOneOut())
+    return pd.DataFrame({'run': data.run.to_numpy(), 'actual': actual, 'predicted': predicted})
+
+# %% ../nbs/41_selection.ipynb #4929de1a
+PREDICTOR_SETS = {'unification': ['unification'], 'parallel fraction': ['parallel'], 'in-language accuracy': ['in_language_accuracy'],
+                  'unification and parallel fraction': ['unification', 'parallel']}
+FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0)
+
+def early_prediction(results: pd.DataFrame, predictor_sets: dict = PREDICTOR_SETS, fractions=FRACTIONS,
+                     at: str = 'steps', model: str = 'linear') -> pd.DataFrame:
+    """One row per fraction of training seen and predictor set: the runs scored (those with every predictor), the mean
+    absolute error and Spearman's rho of the leave-one-run-out predictions of the final cross-lingual accuracy (NaN
+    below `MIN_RUNS` runs), and the share of training steps that stopping there saves."""
+    n_runs = results.run.nunique()
+    check(n_runs >= MIN_RUNS, f"leaving one run out needs at least {MIN_RUNS} runs, got {n_runs}")
+    check(len(predictor_sets) and len(fractions), "give at least one predictor set and one fraction")
+    needed = list(dict.fromkeys(c for cols in predictor_sets.values() for c in cols))
+    rows = []
+    for f in fractions:
+        features = features_at(results, f, at)
+        unknown = [c for c in needed if c not in features]
+        check(not unknown, f"unknown predictor column(s) {unknown}; the features have {list(features.columns)}")
+        scored = features.dropna(subset=needed + [TARGET])
+        for name, cols in predictor_sets.items():
+            p = leave_one_run_out(scored, cols, model) if len(scored) >= MIN_RUNS else pd.DataFrame({'actual': [], 'predicted': []})
+            rows.append({'fraction': f, 'predictors': name, 'runs': len(p), 'mae': (p.predicted - p.actual).abs().mean(),
+                         'spearman': spearman(p.predicted, p.actual)['rho'], 'compute_saved': compute_saved(features)})
+    return pd.DataFrame(rows)
+
+# %% ../nbs/41_selection.ipynb #ec5fdfc3
+def monitor_ranking(results: pd.DataFrame, fractions=FRACTIONS, at: str = 'steps', score: str = 'unification') -> pd.DataFrame:
+    "Per fraction of training seen: Spearman's rho of the raw `score` with the final cross-lingual accuracy, its runs, the steps saved."
+    rows = []
+    for f in fractions:
+        features = features_at(results, f, at)
+        check(score in features, f"unknown score {score!r}; the features have {list(features.columns)}")
+        ok = features.dropna(subset=[score, TARGET])
+        rows.append({'fraction': f, 'runs': len(ok), 'spearman': spearman(ok[score], ok[TARGET])['rho'],
+                     'compute_saved': compute_saved(features)})
+    return pd.DataFrame(rows)
+
+def earliest_fraction(ranking: pd.DataFrame, min_rho: float = 0.8) -> dict | None:
+    "The row of `ranking` with the earliest fraction from which on rho stays at or above `min_rho`; None if there is none."
+    r = ranking.sort_values('fraction').reset_index(drop=True)
+    below = np.flatnonzero(~(r.spearman >= min_rho).to_numpy())     # NaN counts as below
+    start = below[-1] + 1 if len(below) else 0
+    return None if start == len(r) else r.iloc[start].to_dict()
