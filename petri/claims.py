@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
-from .core import PetriError, check, check_seed
+from .core import PetriError, check, check_seed, read_yaml
 from .stats import NAN, check_confidence, spearman
 
 # %% auto #0
@@ -46,10 +45,7 @@ def _check_claim(row, where: str):
 def load_claims(path) -> pd.DataFrame:
     "The claims of the YAML file `path`, one row per claim in the file's order (`min_learned` NaN where a claim has none)."
     path = Path(path)
-    check(path.is_file(), f"no claims file at {path}")
-    try: rows = yaml.safe_load(path.read_text(encoding='utf-8'))
-    except UnicodeDecodeError: raise PetriError(f"claims file {path} is not UTF-8 text") from None
-    except yaml.YAMLError as e: raise PetriError(f"malformed claims file {path}: {' '.join(str(e).split())}") from None
+    rows = read_yaml(path, 'claims file')
     check(isinstance(rows, list) and rows, f"claims file {path}: expected a list of claims")
     for i, row in enumerate(rows): _check_claim(row, f"claims file {path}, claim {i + 1}")
     ids = pd.Series([r['id'] for r in rows])

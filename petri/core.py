@@ -13,8 +13,8 @@ import petri
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'vacant',
-           'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_parquet', 'runs_dir', 'project_path',
-           'n_workers', 'in_processes', 'locked']
+           'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_yaml', 'read_parquet', 'runs_dir',
+           'project_path', 'n_workers', 'in_processes', 'locked']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -143,6 +143,15 @@ def read_json(path) -> dict:
     check(path.is_file(), f"missing file {path}")
     try: return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise PetriError(f"corrupted JSON in {path}: {e}") from None
+
+def read_yaml(path, what: str):
+    "Read the YAML file `path` (a `what`: 'sweep spec', 'claims file'), with one-line errors for a missing, non-UTF-8 or malformed file."
+    import yaml                      # here: the command line imports this module, and only specs and claims need YAML
+    path = Path(path)
+    check(path.is_file(), f"no {what} at {path}")
+    try: return yaml.safe_load(path.read_text(encoding='utf-8'))
+    except UnicodeDecodeError: raise PetriError(f"{what} {path} is not UTF-8 text") from None
+    except yaml.YAMLError as e: raise PetriError(f"malformed {what} {path}: {' '.join(str(e).split())}") from None
 
 def read_parquet(path):
     "Read a parquet table, with a one-line error naming the file if it is missing or corrupted."

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from tqdm import tqdm
-from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet,
+from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet, read_yaml,
                         runs_dir, to_dict, write_json, write_parquet)
 from .config import PRESETS, RunConfig, check_device, preset_name, run_config, setting
 from .models import no_progress_bars
@@ -102,10 +101,7 @@ def _error_line(e: BaseException) -> str:
 def load_spec(path) -> SweepSpec:
     "Read and validate the sweep spec in the YAML file `path`."
     path = Path(path)
-    check(path.is_file(), f"no sweep spec at {path}")
-    try: raw = yaml.safe_load(path.read_text(encoding='utf-8'))
-    except UnicodeDecodeError: raise PetriError(f"sweep spec {path} is not UTF-8 text") from None
-    except yaml.YAMLError as e: raise PetriError(f"malformed sweep spec {path}: {' '.join(str(e).split())}") from None
+    raw = read_yaml(path, 'sweep spec')
     check(isinstance(raw, dict), f"malformed sweep spec {path}: expected a mapping of {', '.join(SPEC_KEYS)}")
     unknown = sorted(set(raw) - set(SPEC_KEYS))
     check(not unknown, f"sweep spec {path}: unknown key(s) {', '.join(map(str, unknown))}; known: {', '.join(SPEC_KEYS)}")
