@@ -102,6 +102,7 @@ SPEC_HELP = """a sweep spec is a YAML mapping:
   grid      a mapping (or a list of mappings) from setting to values: one run per combination, e.g.
             {parallel: [0.0, 0.1], seed: [0, 1, 2]}; settings are those of `petri train` (parallel, data_seed,
             seed, scale, lr, ...)
+  seeds     run every point of the grid once per seed, e.g. [0, 1, 2]; a seed sets both seed and data_seed
   settings  settings shared by every run, e.g. {epochs: 1, n_people: 60}
   analysis  the final analysis: max_examples, gradient_examples, seed
   device    cpu (default) or cuda[:N]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
-import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, typing
+import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, threading, time, typing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 import multiprocessing
@@ -182,6 +182,13 @@ def n_workers(workers) -> int:
           f"workers must be a positive integer or 'auto', got {workers!r}")
     return (os.cpu_count() or 1) if workers == 'auto' else workers
 
+def _exit_with(parent: int):
+    "In a pool worker: exit as soon as `parent`, the process that started the pool, is gone (killed, not shut down)."
+    def watch():
+        while os.getppid() == parent: time.sleep(1)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True).start()
+
 def in_processes(fn, jobs: list[dict], workers=1):
     """Yield `fn(**job)` for each of `jobs`: here, in order, with one worker (or one job); else as they finish in a
     pool of `workers` spawned processes, each called with `threads=` its share of the cores. `fn` must be importable."""
@@ -189,8 +196,10 @@ def in_processes(fn, jobs: list[dict], workers=1):
     if workers == 1 or len(jobs) <= 1:
         for job in jobs: yield fn(**job)
         return
+    from petri.core import _exit_with   # the importable one (in this chapter's notebook, ours lives in __main__)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn')) as pool:
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn'),
+                             initializer=_exit_with, initargs=(os.getpid(),)) as pool:
         for f in as_completed([pool.submit(fn, **job, threads=threads) for job in jobs]): yield f.result()
 
 # %% ../nbs/01_core.ipynb #610ffc37

@@ -22,14 +22,15 @@ from .multirun import group_key, train_runs
 from .unify import run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
-           'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
-           'sweep_status', 'collect', 'run_sweep', 'book_results', 'cached_runs', 'cached_run']
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec',
+           'run_id', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
+           'results_path', 'sweep_status', 'collect', 'run_sweep', 'book_results', 'cached_runs', 'cached_run']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
-SPEC_KEYS = ('name', 'preset', 'grid', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
+SPEC_KEYS = ('name', 'preset', 'grid', 'seeds', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
 GROUP_SIZE = 16                                    # runs per group when `group` is true
+SEEDED = ('seed', 'data_seed')                     # what one of a spec's `seeds` sets: the model's initialization and the data split
 MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes (raise it if you mean more)
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class SweepSpec:
     name: str
     preset: str
     grid: tuple = ()                               # mappings setting -> tuple of values
+    seeds: tuple = ()                              # each grid point once per seed (training and data seed alike); () runs it once
     settings: dict = field(default_factory=dict)   # the same for every run
     analysis: dict = field(default_factory=dict)   # settings of `run_unification` for the final checkpoint
     device: str = 'cpu'
@@ -60,6 +62,10 @@ class SweepSpec:
         check(isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}")
         check(not (self.compile and self.notebook), "runs executed by an experiment notebook cannot be compiled")
         check(isinstance(self.settings, dict), "settings must be a mapping from setting to value")
+        seeds = self.seeds if isinstance(self.seeds, (list, tuple)) else [self.seeds]
+        for s in seeds: check_seed(s, 'each of seeds')
+        check(len(set(seeds)) == len(seeds), f"seeds must differ, got {list(seeds)}")
+        object.__setattr__(self, 'seeds', tuple(seeds))
         unknown = sorted(set(self.analysis) - set(ANALYSIS_SETTINGS)) if isinstance(self.analysis, dict) else ['(not a mapping)']
         check(not unknown, f"unknown analysis setting(s) {', '.join(unknown)}; known: {', '.join(ANALYSIS_SETTINGS)}")
         for k in ('max_examples', 'gradient_examples'):
@@ -69,10 +75,12 @@ class SweepSpec:
         check(self.notebook is None or Path(self.notebook).is_file(), f"no experiment notebook at {self.notebook}")
         object.__setattr__(self, 'grid', tuple({k: tuple(_values(k, v)) for k, v in g.items()} for g in self.grid))
         check(self.grid and all(self.grid), "grid must give at least one setting with at least one value")
-        runs = sum(math.prod(len(v) for v in g.values()) for g in self.grid)
+        runs = sum(math.prod(len(v) for v in g.values()) for g in self.grid) * max(1, len(self.seeds))
         check(runs <= MAX_RUNS, f"the grid asks for {runs:,} runs; a sweep holds at most {MAX_RUNS:,} (petri.sweep.MAX_RUNS)")
         clash = sorted(set(self.settings) & {k for g in self.grid for k in g})
         check(not clash, f"setting(s) {', '.join(clash)} are both fixed and in the grid")
+        given = sorted(set(SEEDED) & (set(self.settings) | {k for g in self.grid for k in g})) if self.seeds else []
+        check(not given, f"setting(s) {', '.join(given)} are set by seeds; give them in the grid or use seeds, not both")
 
 def _group_size(group) -> int:
     "The most runs per group that `group` (true, false or a positive integer) allows."
@@ -128,11 +136,12 @@ def _config(spec: SweepSpec, settings: dict) -> RunConfig:
 
 def plan(spec: SweepSpec) -> pd.DataFrame:
     "One row per distinct run of `spec`: its `run` id, its settings, and its `config` (a `RunConfig`)."
-    keys = list(dict.fromkeys(k for g in spec.grid for k in g)) + list(spec.settings)
+    keys = list(dict.fromkeys(k for g in spec.grid for k in g)) + (list(SEEDED) if spec.seeds else []) + list(spec.settings)
     rows, seen = [], set()
+    seeded = [dict.fromkeys(SEEDED, s) for s in spec.seeds] or [{}]
     for g in spec.grid:
-        for values in itertools.product(*g.values()):
-            cfg = _config(spec, dict(zip(g, values)) | spec.settings)
+        for values, seeds in itertools.product(itertools.product(*g.values()), seeded):
+            cfg = _config(spec, dict(zip(g, values)) | seeds | spec.settings)
             if run_id(cfg) in seen: continue
             seen.add(run_id(cfg))
             rows.append({'run': run_id(cfg)} | {k: setting(cfg, k) for k in keys} | {'config': cfg})
@@ -371,8 +380,11 @@ def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1,
     """The run directories of `preset` with each of `settings` (setting name -> value), the missing ones trained with
     the unification monitor, together where they can be (compiled with `compile`), in `workers` processes."""
     configs = [run_config(preset, **s) for s in settings]
-    return train_runs(configs, [runs_dir(preset, run_id(c)) for c in configs], metrics=[unification_monitor()],
-                      progress=progress, workers=workers, compile=compile)
+    ids = [run_id(c) for c in configs]
+    with ExitStack() as locks:      # the sweeps' locks: two chapters (or a chapter and a sweep) never train one run at once
+        for run in sorted(set(ids)): locks.enter_context(locked(runs_dir(preset, '.locks', run)))
+        return train_runs(configs, [runs_dir(preset, r) for r in ids], metrics=[unification_monitor()],
+                          progress=progress, workers=workers, compile=compile)
 
 def cached_run(preset: str, progress: bool = False, **settings) -> Path:
     "The run directory of `preset` with `settings`, trained (with the unification monitor) unless already done."
