@@ -7,13 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from scipy import stats
-from .core import PetriError, check, check_seed, read_yaml
-from .stats import NAN, check_confidence, spearman
+from .core import check, read_yaml
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'seeds_per_configuration',
-           'rank_correlation', 'bootstrap_interval']
+__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'seeds_per_configuration']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
@@ -84,31 +81,3 @@ def seeds_per_configuration(runs: pd.DataFrame, settings) -> int:
     check(len(runs), "no runs to count seeds in")
     keys = [s for s in settings if s not in SEED_SETTINGS]
     return int(runs.groupby(keys, dropna=False).size().min()) if keys else len(runs)
-
-# %% ../nbs/80_reproduction.ipynb #eea58daf
-def rank_correlation(x, y, confidence: float = 0.95) -> dict:
-    """Spearman's rho of `x` and `y`, its `confidence` interval (Fisher's z with standard error sqrt(1.06 / (n - 3))),
-    two-sided p-value and n; no interval below 4 pairs or without variation."""
-    s = spearman(x, y)
-    check_confidence(confidence)
-    rho, n = s['rho'], s['n']
-    if n < 4 or not np.isfinite(rho): return dict(rho=rho, low=NAN, high=NAN, p=s['p'], n=n)
-    with np.errstate(divide='ignore'):          # |rho| = 1: an infinite z, an interval of one point
-        z, half = np.arctanh(rho), stats.norm.ppf((1 + confidence) / 2) * np.sqrt(1.06 / (n - 3))
-    return dict(rho=rho, low=float(np.tanh(z - half)), high=float(np.tanh(z + half)), p=s['p'], n=n)
-
-# %% ../nbs/80_reproduction.ipynb #204223d6
-def bootstrap_interval(table: pd.DataFrame, statistic, rounds: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
-    """`statistic(table)`, its percentile `confidence` interval over `rounds` resamples of the rows of `table` with
-    replacement, and n, the rows; no interval where fewer than half of the resamples give a number."""
-    check_confidence(confidence)
-    check(isinstance(rounds, int) and not isinstance(rounds, bool) and rounds > 0, f"rounds must be a positive integer, got {rounds!r}")
-    check_seed(seed)
-    estimate, n = float(statistic(table)), len(table)
-    if n < 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
-    rng = np.random.default_rng(seed)
-    values = np.array([statistic(table.iloc[rng.integers(0, n, n)].reset_index(drop=True)) for _ in range(rounds)], dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) < rounds / 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
-    low, high = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return dict(estimate=estimate, low=float(low), high=float(high), n=n)

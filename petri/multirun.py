@@ -254,8 +254,12 @@ def _train_in_process(threads: int, **job):
     train_runs(**job, progress=False)
 
 def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> list:
-    "Consecutive stacks of at most `size` of `models`, each with its optimizer and schedule."
-    return [stack_runs(models[i:i + size], cfg, total, trainer_states and trainer_states[i:i + size]) for i in range(0, len(models), size)]
+    """Consecutive stacks of `models`, each with its optimizer and schedule: as few as stacks of at most `size` allow,
+    of sizes that differ by at most one (nine runs with `size` 4 are 3 + 3 + 3, not 4 + 4 + 1: one compiled shape,
+    and no run left to train alone at a stack's cost)."""
+    n = math.ceil(len(models) / size)
+    ends = [len(models) * (j + 1) // n for j in range(n)]
+    return [stack_runs(models[a:b], cfg, total, trainer_states and trainer_states[a:b]) for a, b in zip([0] + ends[:-1], ends)]
 
 class _Group:
     "The members of a group in training: their states, their models, and the stacks (with optimizers) of their weights."
@@ -295,8 +299,9 @@ class _Group:
         targets = torch.stack([s.targets[b] for s, b in zip(states, batches)])
         losses = []
         with states[0].autocast():
-            for i, (stack, optimizer, scheduler) in zip(range(0, len(states), self.size), self.stacks):
-                part = slice(i, i + len(stack))
+            i = 0
+            for stack, optimizer, scheduler in self.stacks:
+                part, i = slice(i, i + len(stack)), i + len(stack)
                 losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part], forward))
         return torch.cat(losses)
 

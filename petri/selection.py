@@ -4,17 +4,18 @@
 
 # %% ../nbs/41_selection.ipynb #88435263
 from __future__ import annotations
+from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import check
+from .core import check, read_json
 from .stats import pearson
 from .unify import unification_plus
 
 # %% auto #0
-__all__ = ['SPLIT_NAMES', 'SCORES', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS', 'PREDICTOR_SETS',
-           'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy', 'select_runs',
-           'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at', 'compute_saved',
-           'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
+__all__ = ['SPLIT_NAMES', 'SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS',
+           'PREDICTOR_SETS', 'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
+           'whole_splits', 'select_runs', 'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at',
+           'compute_saved', 'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
 
 # %% ../nbs/41_selection.ipynb #8728b8cf
 # for predicting a run's final accuracy early in training (the last section but one)
@@ -67,18 +68,28 @@ def subset_accuracy(accuracy, n, fraction: float, rng: np.random.Generator) -> n
     draws = np.maximum(1, np.rint(fraction * n)).astype(np.int64)
     return rng.hypergeometric(correct, n - correct, draws) / draws
 
+HEURISTICS = {'in-language test': 'in_language_accuracy', 'unification (activation)': 'activation_unification',
+              'unification (gradient)': 'gradient_unification', 'most parallel data': 'parallel'}
+
+def whole_splits(runs: pd.DataFrame, run_dirs) -> pd.DataFrame:
+    "`runs` (a run table) with each split's accuracy, label probability and size on the whole split, from `summary.json` in `run_dirs` (one per row)."
+    summaries = [read_json(Path(d)/'summary.json') for d in run_dirs]
+    check(len(summaries) == len(runs), f"{len(runs)} runs but {len(summaries)} run directories")
+    return runs.assign(**{f"{name}_{m}": [s[key][split] for s in summaries] for split, name in SPLIT_NAMES.items()
+                          for m, key in (('accuracy', 'accuracy'), ('label_prob', 'label_prob'), ('n', 'examples'))})
+
 def select_runs(runs: pd.DataFrame, rounds: int = 1000, fraction: float = 1/3, subsets=(0.02, 0.05, 0.1),
-                seed: int = 0) -> pd.DataFrame:
-    "Repeatedly draw `fraction` of the runs; one row per round and heuristic with the cross-lingual accuracy of its pick."
+                seed: int = 0, heuristics: dict = HEURISTICS) -> pd.DataFrame:
+    """Repeatedly draw `fraction` of the runs; one row per round and heuristic (name -> column of `runs`, highest
+    wins; and the k% subsets, random and oracle) with the cross-lingual accuracy of its pick."""
+    missing = sorted(set(heuristics.values()) - set(runs.columns))
+    check(not missing, f"the runs have no column(s) {', '.join(missing)} for the heuristics")
     check(0 < fraction <= 1, f"fraction must be in (0, 1], got {fraction}")
     check(len(runs) >= 2, f"model selection needs at least two runs, got {len(runs)}")
     rng = np.random.default_rng(seed)
     size = max(2, int(round(fraction * len(runs))))
     target = runs.cross_lingual_accuracy.to_numpy()
-    fixed = {'in-language test': runs.in_language_accuracy.to_numpy(),
-             'unification (activation)': runs.activation_unification.to_numpy(),
-             'unification (gradient)': runs.gradient_unification.to_numpy(),
-             'best (oracle)': target}
+    fixed = {name: runs[column].to_numpy(dtype=float) for name, column in heuristics.items()} | {'best (oracle)': target}
     rows = []
     for i in range(rounds):
         draw = rng.choice(len(runs), size, replace=False)

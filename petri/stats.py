@@ -10,7 +10,7 @@ from .core import PetriError, check, check_seed, choose
 
 # %% auto #0
 __all__ = ['NAN', 'INTERVAL_METHODS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman', 'partial_correlation',
-           'mean_interval', 'paired_difference']
+           'mean_interval', 'paired_difference', 'bootstrap_interval']
 
 # %% ../nbs/02_stats.ipynb #4e51c73e
 NAN = float('nan')
@@ -49,12 +49,18 @@ def pearson(x, y, confidence: float = 0.95) -> dict:
     return dict(r=float(res.statistic), low=float(ci.low), high=float(ci.high), p=float(res.pvalue), n=len(x))
 
 # %% ../nbs/02_stats.ipynb #1ff917e0
-def spearman(x, y) -> dict:
-    "Spearman's rank correlation rho of `x` and `y`, its two-sided p-value, and n (NaN where `pearson` is)."
+def spearman(x, y, confidence: float = 0.95) -> dict:
+    """Spearman's rank correlation rho of `x` and `y`, its `confidence` interval (Fisher's z with standard error
+    sqrt(1.06 / (n - 3))), two-sided p-value and n; NaN where `pearson` is, and no interval below 4 pairs."""
     x, y = paired(x, y)
-    if len(x) < 3 or not _varies(x, y): return dict(rho=NAN, p=NAN, n=len(x))
+    check_confidence(confidence)
+    if len(x) < 3 or not _varies(x, y): return dict(rho=NAN, low=NAN, high=NAN, p=NAN, n=len(x))
     res = stats.spearmanr(x, y)
-    return dict(rho=float(res.statistic), p=float(res.pvalue), n=len(x))
+    rho, p, n = float(res.statistic), float(res.pvalue), len(x)
+    if n < 4: return dict(rho=rho, low=NAN, high=NAN, p=p, n=n)
+    with np.errstate(divide='ignore'):          # |rho| = 1: an infinite z, an interval of one point
+        z, half = np.arctanh(rho), stats.norm.ppf((1 + confidence) / 2) * np.sqrt(1.06 / (n - 3))
+    return dict(rho=rho, low=float(np.tanh(z - half)), high=float(np.tanh(z + half)), p=p, n=n)
 
 # %% ../nbs/02_stats.ipynb #97f29d71
 def _residuals(v: np.ndarray, design: np.ndarray) -> np.ndarray:
@@ -110,3 +116,19 @@ def paired_difference(a, b, confidence: float = 0.95, seed: int = 0) -> dict:
     p = stats.permutation_test((a - b,), np.mean, permutation_type='samples', vectorized=True,
                                rng=np.random.default_rng(seed)).pvalue if len(a) > 1 else NAN
     return dict(difference=d['mean'], low=d['low'], high=d['high'], p=float(p), n=d['n'])
+
+# %% ../nbs/02_stats.ipynb #204223d6
+def bootstrap_interval(table: pd.DataFrame, statistic, rounds: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
+    """`statistic(table)`, its percentile `confidence` interval over `rounds` resamples of the rows of `table` with
+    replacement, and n, the rows; no interval where fewer than half of the resamples give a number."""
+    check_confidence(confidence)
+    check(isinstance(rounds, int) and not isinstance(rounds, bool) and rounds > 0, f"rounds must be a positive integer, got {rounds!r}")
+    check_seed(seed)
+    estimate, n = float(statistic(table)), len(table)
+    if n < 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(table.iloc[rng.integers(0, n, n)].reset_index(drop=True)) for _ in range(rounds)], dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) < rounds / 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
+    low, high = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
+    return dict(estimate=estimate, low=float(low), high=float(high), n=n)
