@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from petri.claims import bootstrap_interval, criterion_text, judge, load_claims, rank_correlation, seeds_per_configuration
+from petri.claims import criterion_text, judge, load_claims, seeds_per_configuration
 from petri.core import PetriError, project_path
+from petri.stats import bootstrap_interval, spearman
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = {'id': 'x', 'claim': 'c', 'source': 'Fig. 1', 'study': 'r = 0.9', 'statistic': 'r', 'criterion': {'low_above': 0.8},
@@ -58,10 +59,10 @@ def test_verdicts_on_known_answers():
     assert judge(GOOD | {'criterion': {'high_below': 0}}, -0.2, -0.3, -0.1, seeds=3) == 'held'
 
 
-def test_seeds_rank_correlation_and_bootstrap():
+def test_seeds_spearman_and_bootstrap():
     runs = pd.DataFrame({'parallel': [0, 0, 0.3], 'seed': [0, 1, 0]})
     assert seeds_per_configuration(runs, ['parallel', 'seed']) == 1
-    rc = rank_correlation(np.arange(8.0), np.arange(8.0) ** 2)
-    assert rc['rho'] == pytest.approx(1.0) and rc['n'] == 8
+    rc = spearman(np.arange(8.0), np.arange(8.0) ** 2)
+    assert rc['rho'] == pytest.approx(1.0) and rc['n'] == 8 and rc['low'] == pytest.approx(1.0)   # a perfect ranking: an interval of one point
     b = bootstrap_interval(pd.DataFrame({'v': np.arange(50.0)}), lambda d: d.v.mean(), rounds=200)
     assert b['estimate'] == pytest.approx(24.5) and b['low'] < 24.5 < b['high']
