@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_config.ipynb #9b0f7818
 from __future__ import annotations
-import dataclasses, inspect, numbers, os, re, typing
+import dataclasses, inspect, math, numbers, os, re, typing
 from dataclasses import dataclass
 from pathlib import Path
 from .core import choose, PetriError, check, check_number, check_seed, from_dict, read_json
@@ -13,10 +13,10 @@ from .languages import LanguageConfig
 from .datasets import SplitConfig, UNITS, VARIANTS
 
 # %% auto #0
-__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SCALES', 'LOSSES', 'KEEP', 'PRECISIONS', 'PRESETS', 'RENAMED',
-           'DERIVED', 'CHOICES', 'SETTINGS', 'DataConfig', 'dataset_config', 'ModelConfig', 'check_device',
-           'TrainConfig', 'RunConfig', 'preset_name', 'setting_type', 'typed', 'setting', 'configure', 'run_config',
-           'data_config', 'model_config', 'setting_help']
+__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'COMPONENTS', 'SCALES', 'LOSSES', 'KEEP',
+           'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES', 'SETTINGS', 'DataConfig', 'dataset_config',
+           'ModelConfig', 'check_device', 'TrainConfig', 'RunConfig', 'preset_name', 'setting_type', 'typed', 'setting',
+           'configure', 'run_config', 'data_config', 'model_config', 'setting_help']
 
 # %% ../nbs/14_config.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
@@ -49,6 +49,15 @@ def dataset_config(path) -> DataConfig:
 
 # %% ../nbs/14_config.ipynb #3786ff05
 ARCHITECTURES = ('gemma2', 'pythia')
+SHAPE = ('hidden', 'intermediate', 'layers', 'heads', 'kv_heads', 'head_dim')
+# a bound on a model's memory before any is allocated: 16 times the widths of the study's 10x model
+MAX_WIDTH = {'hidden': 4096, 'intermediate': 16384, 'layers': 256, 'heads': 128, 'kv_heads': 128, 'head_dim': 1024}
+# component -> its type, the architectures that have it, and each one's own value (the library's default)
+COMPONENTS = {'tie_embeddings': (bool, ARCHITECTURES, {'gemma2': True, 'pythia': False}),
+              'final_softcap': (float, ('gemma2',), {'gemma2': 30.0}),
+              'attn_softcap': (float, ('gemma2',), {'gemma2': 50.0}),
+              'rotary': (float, ('pythia',), {'pythia': 0.25}),
+              'parallel_residual': (bool, ('pythia',), {'pythia': True})}
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -60,15 +69,41 @@ class ModelConfig:
     heads: int = 4           # attention (query) heads
     kv_heads: int = 1        # Gemma-2 only: key/value heads shared by groups of query heads
     head_dim: int = 64       # Gemma-2 only; Pythia uses hidden // heads
+    # components in which the two architectures differ; none: the architecture's own
+    tie_embeddings: bool | None = None     # output layer shares the input embedding; none: Gemma-2 ties, Pythia does not
+    final_softcap: float | None = None     # Gemma-2 only: tanh soft-capping of the output logits at this value, 0 for none; none: 30
+    attn_softcap: float | None = None      # Gemma-2 only: tanh soft-capping of the attention scores, 0 for none; none: 50
+    rotary: float | None = None            # Pythia only: share of each head's dimensions that rotary embedding turns; none: 0.25
+    parallel_residual: bool | None = None  # Pythia only: attention and MLP read the same input (else one after the other); none: true
 
     def __post_init__(self):
         choose(self.arch, ARCHITECTURES, 'architecture')
-        for k in ('hidden', 'intermediate', 'layers', 'heads', 'kv_heads', 'head_dim'):
+        for k in SHAPE:
             v = getattr(self, k)
             check(isinstance(v, int) and v > 0, f"model {k} must be a positive integer, got {v!r}")
+            check(v <= MAX_WIDTH[k], f"model {k} is {v:,}; petri's models have at most {MAX_WIDTH[k]:,} (petri.config.MAX_WIDTH; raise it if you mean more)")
         check(self.heads % self.kv_heads == 0, f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         check(self.arch != 'pythia' or self.hidden % self.heads == 0,
               f"pythia needs hidden ({self.hidden}) divisible by heads ({self.heads})")
+        for k in COMPONENTS:
+            v, kind = getattr(self, k), COMPONENTS[k][0]
+            if v is None: continue
+            check(self.arch in COMPONENTS[k][1], f"{k} is a setting of {' and '.join(COMPONENTS[k][1])} models, not {self.arch}")
+            number = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+            check(isinstance(v, bool) if kind is bool else number,
+                  f"model {k} must be {'true, false' if kind is bool else 'a number'} or none, got {v!r}")
+        for k in ('final_softcap', 'attn_softcap'):
+            v = getattr(self, k)
+            check(v is None or 0 <= v <= 1e4, f"model {k} must lie in [0, 10000] (0: no soft-capping), got {v!r}")
+        if self.rotary is not None:
+            turned = int(self.hidden // self.heads * self.rotary)
+            check(0 < self.rotary <= 1 and turned >= 2 and turned % 2 == 0,
+                  f"model rotary must be a share in (0, 1] that turns an even number of each head's {self.hidden // self.heads} dimensions, got {self.rotary!r}")
+
+    def resolved(self, name: str):
+        "Component `name` as this model has it: the value set, or the architecture's own (None where it lacks the component)."
+        v = getattr(self, name)
+        return COMPONENTS[name][2].get(self.arch) if v is None else v
 
 SCALES = {
     'smoke': ModelConfig(hidden=32, intermediate=128, layers=1, heads=2, head_dim=16),
@@ -162,7 +197,7 @@ def _settings(cfg, prefix: tuple = ()) -> dict:
         elif path not in DERIVED and path != ('dataset',): out[RENAMED.get(path, f.name)] = path
     return out
 
-SETTINGS = _settings(RunConfig()) | {'scale': ('train', 'model')}   # scale: a named shape of SCALES, keeping the architecture
+SETTINGS = _settings(RunConfig()) | {'scale': ('train', 'model')}   # scale: a named shape of SCALES, keeping the architecture and its components
 assert len(SETTINGS) == len(set(SETTINGS.values())), "two settings share a name"
 
 def setting_type(name: str) -> tuple[type, bool]:
@@ -193,7 +228,8 @@ def setting(cfg: RunConfig, name: str):
     "The value of the setting `name` in `cfg` (for `scale`: the name of the model's shape, or 'custom')."
     choose(name, SETTINGS, 'setting')
     if name == 'scale':
-        return next((s for s, m in SCALES.items() if dataclasses.replace(m, arch=cfg.train.model.arch) == cfg.train.model), 'custom')
+        shape = lambda m: [getattr(m, k) for k in SHAPE]
+        return next((s for s, m in SCALES.items() if shape(m) == shape(cfg.train.model)), 'custom')
     for part in SETTINGS[name]: cfg = getattr(cfg, part)
     return cfg
 
@@ -204,7 +240,7 @@ def _replaced(cfg, changes: dict):
 
 def configure(cfg: RunConfig, settings: dict, within: tuple = ()) -> RunConfig:
     """`cfg` with `settings` (setting name -> value, names of `SETTINGS`) changed. Only settings under the path
-    `within` are allowed, e.g. `('data',)`. `scale` applies first; a larger graph gets name pools to match."""
+    `within` are allowed, e.g. `('data',)`. `scale` (the shape alone) applies first; a larger graph gets name pools to match."""
     known = sorted(n for n, p in SETTINGS.items() if p[:len(within)] == within)
     unknown = sorted(set(settings) - set(known))
     check(not unknown, f"unknown setting(s) {', '.join(map(str, unknown))}; known: {', '.join(known)}")
@@ -212,7 +248,7 @@ def configure(cfg: RunConfig, settings: dict, within: tuple = ()) -> RunConfig:
     if 'scale' in settings:
         scale = settings.pop('scale')
         choose(scale, SCALES, 'model scale')
-        cfg = _replaced(cfg, {'train': {'model': dataclasses.asdict(SCALES[scale]) | {'arch': cfg.train.model.arch}}})
+        cfg = _replaced(cfg, {'train': {'model': {k: getattr(SCALES[scale], k) for k in SHAPE}}})
     kg = cfg.data.kg
     if 'n_people' in settings and not {'n_first_names', 'n_last_names'} & set(settings) and kg.n_first_names * kg.n_last_names < settings['n_people']:
         settings |= {'n_first_names': None, 'n_last_names': None}     # the preset's names are too few: size them to the people

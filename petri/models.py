@@ -18,12 +18,17 @@ def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
     "The Hugging Face config for `cfg` with the vocabulary and special tokens of `tokenizer`."
     special = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.bos_token_id,
                    eos_token_id=tokenizer.eos_token_id, max_position_embeddings=max_length)
+    # a component left at none is not passed, so the library's default (the architecture's own) holds
+    given = lambda **kw: {k: v for k, v in kw.items() if v is not None}
     if cfg.arch == 'gemma2':
+        parts = given(tie_word_embeddings=cfg.tie_embeddings, final_logit_softcapping=cfg.final_softcap, attn_logit_softcapping=cfg.attn_softcap)
+        parts = {k: v if 'softcapping' not in k else v or None for k, v in parts.items()}   # a cap of 0 is none
         return Gemma2Config(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
                             num_attention_heads=cfg.heads, num_key_value_heads=cfg.kv_heads, head_dim=cfg.head_dim,
-                            query_pre_attn_scalar=cfg.head_dim, attn_implementation='eager', **special)
+                            query_pre_attn_scalar=cfg.head_dim, attn_implementation='eager', **parts, **special)
+    parts = given(tie_word_embeddings=cfg.tie_embeddings, rotary_pct=cfg.rotary, use_parallel_residual=cfg.parallel_residual)
     return GPTNeoXConfig(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
-                         num_attention_heads=cfg.heads, attn_implementation='eager', **special)
+                         num_attention_heads=cfg.heads, attn_implementation='eager', **parts, **special)
 
 def build_model(cfg: ModelConfig, tokenizer, seed: int = 0, max_length: int = 512) -> PreTrainedModel:
     "A randomly initialized causal LM of shape `cfg` for `tokenizer`, the same for the same `seed`."

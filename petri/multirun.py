@@ -36,7 +36,6 @@ class StackedLM(nn.Module):
         shape = lambda m: ([(n, p.shape) for n, p in m.named_parameters()], [getattr(m.config, k, None) for k in _SETTINGS])
         check(all(type(m) is type(first) and shape(m) == shape(first) for m in models), "stacked models need one architecture and shape")
         self.arch, self.config = ('gemma2' if isinstance(first, Gemma2ForCausalLM) else 'pythia'), first.config
-        check(self.arch == 'gemma2' or self.config.use_parallel_residual, "petri stacks GPT-NeoX with parallel residuals only")
         self.names = [n for n, _ in first.named_parameters()]
         self._index = {n: i for i, n in enumerate(self.names)}
         params = [dict(m.named_parameters()) for m in models]
@@ -51,8 +50,11 @@ class StackedLM(nn.Module):
 
     @property
     def output_weight(self) -> torch.Tensor:
-        "The output layer's (K, vocabulary, hidden) weight: Gemma-2's tied input embedding, Pythia's own."
-        return self.w('lm_head.weight' if 'lm_head.weight' in self.names else 'model.embed_tokens.weight')
+        "The output layer's (K, vocabulary, hidden) weight: its own, or the input embedding where the two are tied."
+        return self.w('lm_head.weight' if 'lm_head.weight' in self.names else self.embedding_name)
+
+    @property
+    def embedding_name(self) -> str: return 'model.embed_tokens.weight' if self.arch == 'gemma2' else 'gpt_neox.embed_in.weight'
 
     @torch.no_grad()
     def member(self, k: int, model: PreTrainedModel) -> PreTrainedModel:
@@ -107,7 +109,7 @@ def _gemma2_layer(m: StackedLM, i: int, x, shape, cos, sin):
     return x + _rms_norm(h, w('post_feedforward_layernorm'), c.rms_norm_eps)
 
 def _pythia_layer(m: StackedLM, i: int, x, shape, cos, sin):
-    "Layer `i` of every member on x (K, B·T, H), as `GPTNeoXLayer` computes it with parallel residuals."
+    "Layer `i` of every member on x (K, B·T, H), as `GPTNeoXLayer` computes it, with parallel residuals or without."
     c, (K, B, T) = m.config, shape
     w = lambda name, part='weight': m.w(f'gpt_neox.layers.{i}.{name}.{part}')
     heads = c.num_attention_heads
@@ -117,6 +119,7 @@ def _pythia_layer(m: StackedLM, i: int, x, shape, cos, sin):
     q, k, v = qkv.view(K * B, T, heads, 3 * d).transpose(1, 2).chunk(3, -1)
     o = _attention(_rotate(q, cos, sin).unsqueeze(2), _rotate(k, cos, sin), v, d ** -0.5, None)
     o = _linear(o.view(K, B, heads, T, d).permute(0, 1, 3, 2, 4).reshape(K, B * T, heads * d), w('attention.dense'), w('attention.dense', 'bias'))
+    if not c.use_parallel_residual: x, o = x + o, 0        # the MLP reads the attention's output, not the layer's input
     h = _layer_norm(x, w('post_attention_layernorm'), w('post_attention_layernorm', 'bias'), c.layer_norm_eps)
     h = _linear(m.act(_linear(h, w('mlp.dense_h_to_4h'), w('mlp.dense_h_to_4h', 'bias'))), w('mlp.dense_4h_to_h'), w('mlp.dense_4h_to_h', 'bias'))
     return h + o + x
@@ -125,7 +128,7 @@ def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
     "The last hidden states (K, B, T, H) of each member on its own token ids (K, B, T)."
     (K, B, T), c = ids.shape, m.config
     check(len(ids) == len(m), f"{len(ids)} batches for {len(m)} stacked models")
-    table = m.w('model.embed_tokens.weight' if m.arch == 'gemma2' else 'gpt_neox.embed_in.weight')
+    table = m.w(m.embedding_name)
     V, H = table.shape[1:]
     x = F.embedding(ids + V * torch.arange(K, device=ids.device).view(K, 1, 1), table.reshape(K * V, H)).view(K, B * T, H)
     cos, sin = m.rotary(x, torch.arange(T, device=ids.device).unsqueeze(0))
