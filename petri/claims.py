@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import check, read_yaml
+from .config import ARCHITECTURES
 
 # %% auto #0
 __all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'seeds_per_configuration']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
-FIELDS = ('id', 'claim', 'source', 'study', 'statistic', 'criterion', 'min_seeds', 'untested_if')
+FIELDS = ('id', 'claim', 'source', 'arch', 'study', 'statistic', 'criterion', 'min_seeds', 'untested_if')
 OPTIONAL = ('min_learned',)
 
 def _number(x) -> bool: return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
@@ -29,6 +30,7 @@ def _check_claim(row, where: str):
     check(not unknown, f"{name}: unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS + OPTIONAL)}")
     for f in ('id', 'claim', 'source', 'study', 'statistic', 'untested_if'):
         check(isinstance(row[f], str) and row[f].strip(), f"{name}: {f} must be a non-empty text")
+    check(row['arch'] in ARCHITECTURES, f"{name}: arch must be one of {', '.join(ARCHITECTURES)}, got {row['arch']!r}")
     crit = row['criterion']
     check(isinstance(crit, dict) and crit, f"{name}: criterion must be a mapping of {' and/or '.join(CRITERIA)} to numbers")
     bad = sorted(map(str, set(crit) - set(CRITERIA)))

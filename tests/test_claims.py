@@ -11,7 +11,7 @@ from petri.core import PetriError, project_path
 from petri.stats import bootstrap_interval, spearman
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = {'id': 'x', 'claim': 'c', 'source': 'Fig. 1', 'study': 'r = 0.9', 'statistic': 'r', 'criterion': {'low_above': 0.8},
+GOOD = {'id': 'x', 'claim': 'c', 'source': 'Fig. 1', 'arch': 'gemma2', 'study': 'r = 0.9', 'statistic': 'r', 'criterion': {'low_above': 0.8},
         'min_seeds': 3, 'untested_if': 'fewer than 3 seeds'}
 
 
@@ -42,6 +42,7 @@ def test_the_claims_file_ships_with_the_package():
     ([GOOD | {'criterion': {'low_above': None}}], 'criterion values must be numbers'),
     ([GOOD | {'min_seeds': 'three'}], 'min_seeds must be a positive integer'),
     ([GOOD | {'held': True}], 'unknown field(s) held'),
+    ([GOOD | {'arch': 'gpt2'}], 'arch must be one of gemma2, pythia'),
     ({'claims': [GOOD]}, 'expected a list of claims'),
 ])
 def test_a_malformed_claims_file_fails_in_one_line(tmp_path, rows, words):
