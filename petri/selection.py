@@ -14,8 +14,9 @@ from .unify import unification_plus
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS',
            'PREDICTOR_SETS', 'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
-           'whole_splits', 'select_runs', 'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at',
-           'compute_saved', 'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
+           'whole_splits', 'final_runs', 'select_runs', 'checkpoint_curves', 'select_checkpoints', 'training_progress',
+           'features_at', 'compute_saved', 'leave_one_run_out', 'early_prediction', 'monitor_ranking',
+           'earliest_fraction']
 
 # %% ../nbs/41_selection.ipynb #8728b8cf
 # for predicting a run's final accuracy early in training (the last section but one)
@@ -77,6 +78,14 @@ def whole_splits(runs: pd.DataFrame, run_dirs) -> pd.DataFrame:
     check(len(summaries) == len(runs), f"{len(runs)} runs but {len(summaries)} run directories")
     return runs.assign(**{f"{name}_{m}": [s[key][split] for s in summaries] for split, name in SPLIT_NAMES.items()
                           for m, key in (('accuracy', 'accuracy'), ('label_prob', 'label_prob'), ('n', 'examples'))})
+
+def final_runs(results: pd.DataFrame, run_dirs) -> pd.DataFrame:
+    """One row per run of a results table with its run directories `run_dirs` (in the order of `run_table`): the run
+    table on the whole splits, and the final cross-lingual accuracy per fact type (on the evaluated subset), as
+    `cross_lingual_<fact type>`. What a chapter keeps of a sweep (`experiments/record_sweep.py` writes it)."""
+    last = results[results.final & (results.split == 'test_cross') & (results.fact_type != 'all')]
+    by_type = last.pivot_table(index='run', columns='fact_type', values='accuracy').add_prefix('cross_lingual_')
+    return whole_splits(run_table(results), run_dirs).merge(by_type, left_on='run', right_index=True, how='left')
 
 def select_runs(runs: pd.DataFrame, rounds: int = 1000, fraction: float = 1/3, subsets=(0.02, 0.05, 0.1),
                 seed: int = 0, heuristics: dict = HEURISTICS) -> pd.DataFrame:

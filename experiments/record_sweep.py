@@ -1,0 +1,50 @@
+"""A finished sweep's runs as a results table a chapter reads: one row per run with its settings, its final
+accuracy on each whole split, its final cross-lingual accuracy per fact type and its unification scores, written
+beside a JSON file with the command, date, commit and machine that produced it.
+
+    python experiments/record_sweep.py SPEC RUNS OUT.parquet
+"""
+import argparse, os, platform, subprocess, sys, time
+from pathlib import Path
+from petri import __version__
+from petri.core import PetriError, check, read_parquet, write_json, write_parquet
+from petri.selection import final_runs, run_table
+from petri.sweep import load_spec, results_path, sweep_status
+
+
+def _commit() -> str:
+    "The checkout's commit, marked when the work tree differs from it."
+    try:
+        head = subprocess.run(['git', 'rev-parse', 'HEAD'], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], capture_output=True, text=True).stdout.strip()
+        return head + (' (with uncommitted changes)' if dirty else '')
+    except (OSError, subprocess.CalledProcessError): return 'unknown'
+
+
+def _machine() -> str:
+    try: model = next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
+    except (OSError, StopIteration): model = platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def record(spec_path, runs, out):
+    spec = load_spec(spec_path)
+    status = sweep_status(spec, runs)
+    check((status.status == 'done').all(), f"sweep {spec.name} in {runs} is not finished: "
+          f"{', '.join(f'{n} {s}' for s, n in status.status.value_counts().items())}; run it first")
+    results = read_parquet(results_path(spec, runs))
+    table = final_runs(results, [Path(runs)/r for r in run_table(results).run])
+    write_parquet(table, Path(out))
+    write_json({'command': f"petri sweep {spec_path} --out {runs}, then python {' '.join(sys.argv)}", 'sweep': spec.name,
+                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(),
+                'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
+
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('spec'); p.add_argument('runs'); p.add_argument('out')
+    a = p.parse_args()
+    try: record(a.spec, a.runs, a.out)
+    except PetriError as e:
+        print(f"record_sweep: error: {e}", file=sys.stderr)
+        sys.exit(2)
