@@ -10,7 +10,7 @@ import setuptools
 cfg = ConfigParser(delimiters=['='])
 cfg.read('settings.ini', encoding='utf-8')
 cfg = cfg['DEFAULT']
-shipped = {'sweeps': ['*.yml'], 'experiments': ['run.ipynb', 'claims.yml'], 'results': ['*.json', '*.md']}
+shipped = {'sweeps': ['*.yml'], 'experiments': ['run.ipynb', 'claims.yml'], 'results': ['*.json', '*.md', '*.parquet']}
 
 setuptools.setup(
     name=cfg['dist_name'],

@@ -11,7 +11,7 @@ from .config import COMPONENTS, run_config, setting
 from .stats import paired_difference
 
 # %% auto #0
-__all__ = ['COMPONENT_SETTINGS', 'variant_name', 'component_effects']
+__all__ = ['COMPONENT_SETTINGS', 'variant_name', 'component_effects', 'unseen_answer_share']
 
 # %% ../nbs/55_architecture.ipynb #f25dd99d
 COMPONENT_SETTINGS = tuple(COMPONENTS) + ('kv_heads', 'head_dim')   # the two Gemma-2 shape settings the architectures differ in
@@ -43,3 +43,12 @@ def component_effects(runs: pd.DataFrame, value: str = 'cross_lingual_accuracy')
             rows.append({'arch': arch, 'variant': variant, 'parallel': p, 'variant_mean': part.variant.mean(),
                          'base_mean': part.base.mean()} | paired_difference(part.variant, part.base))
     return pd.DataFrame(rows)
+
+# %% ../nbs/55_architecture.ipynb #efbf51be
+def unseen_answer_share(examples: pd.DataFrame) -> float:
+    """The share of a dataset's cross-lingual test questions whose answer never answers that fact type in the
+    training sentences of the language asked."""
+    train, cross = examples[examples.split == 'train'], examples[examples.split == 'test_cross']
+    check(len(cross), "the dataset has no cross-lingual test questions")
+    seen = set(zip(train.language, train.fact_type, train.attribute))
+    return float(np.mean([k not in seen for k in zip(cross.language, cross.fact_type, cross.attribute)]))

@@ -378,3 +378,32 @@ def test_a_damaged_run_is_one_line(capsys, tmp_path, interrupted, damage, words)
 def test_a_diverging_learning_rate_is_named(capsys, tmp_path, lr, words):
     one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '2', '--lr', lr, '--quiet', '--out', str(tmp_path / 'r')),
                    words, 'lower the learning rate')
+
+
+# --- the architecture's components: a wrong value or a component the architecture lacks, by command and by sweep spec
+
+@pytest.mark.parametrize('argv, words', [
+    (['--rotary', '0.5'], ['rotary is a setting of pythia models, not gemma2']),
+    (['--arch', 'pythia', '--final-softcap', '30'], ['final_softcap is a setting of gemma2 models, not pythia']),
+    (['--arch', 'pythia', '--no-parallel-residual', '--rotary', '0.1'], ["turns an even number of each head's 16 dimensions"]),
+    (['--arch', 'pythia', '--rotary', '0'], ['model rotary must be a share in (0, 1]']),
+    (['--final-softcap', '-1'], ['final_softcap must lie in [0, 10000]']),
+    (['--attn-softcap', 'nan'], ['attn_softcap must be a number or none']),
+    (['--tie-embeddings', '--attn-softcap', 'big'], ["argument --attn-softcap: expected float or none, got 'big'"]),
+    (['--hidden', '1000000', '--intermediate', '1000000'], ["petri's models have at most 4,096"]),
+    (['--layers', '100000'], ["model layers is 100,000; petri's models have at most 256"]),
+])
+def test_bad_components_fail_before_anything_is_written(capsys, tmp_path, argv, words):
+    out = tmp_path / 'out'
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', *argv, '--out', str(out)), *words)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize('grid, words', [('rotary: [0.5]', 'rotary is a setting of pythia models'),
+                                         ('arch: [pythia]\n    parallel_residual: [maybe]', 'parallel_residual must be true or false'),
+                                         ('final_softcap: [-3]', 'final_softcap must lie in [0, 10000]')])
+def test_bad_components_in_a_sweep_spec(capsys, tmp_path, grid, words):
+    spec = tmp_path / 's.yml'
+    spec.write_text(f"name: s\npreset: smoke\ngrid:\n  - {grid}\n")
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 'out')), words)
+    assert not (tmp_path / 'out').exists()
