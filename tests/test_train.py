@@ -176,3 +176,21 @@ def test_a_relative_dataset_path_is_the_callers(tmp_path, monkeypatch):
     run = train(cfg, 'run', progress=False)
     assert read_json(run/'config.json')['config']['dataset'] == str(tmp_path.resolve()/'d')
     assert train(cfg, 'run', progress=False) == run                                  # finished: found, not refused
+
+
+@pytest.mark.parametrize('components', [dict(tie_embeddings=False, final_softcap=0.0, attn_softcap=0.0),
+                                        dict(arch='pythia', tie_embeddings=True, rotary=1.0, parallel_residual=False)])
+def test_a_run_with_other_components_loads_as_itself(tmp_path, components):
+    "A run whose architecture's components are switched: from_pretrained opens its final model, with the components, and it predicts as petri's."
+    from petri.train import predict
+    run = train(smoke(epochs=1.0, **components), tmp_path/'run', progress=False)
+    hf = AutoModelForCausalLM.from_pretrained(run/'final')
+    config = hf.config.to_dict()
+    expected = {'tie_word_embeddings': components['tie_embeddings']}
+    expected |= ({'use_parallel_residual': False} if 'parallel_residual' in components else
+                 {'final_logit_softcapping': None, 'attn_logit_softcapping': None})
+    assert {k: config[k] for k in expected} == expected
+    if 'rotary' in components: assert config['rope_parameters']['partial_rotary_factor'] == 1.0
+    data = encode(load_dataset(run/'data'))
+    ours, theirs = predict(load_model(run), data), predict(hf, data)
+    assert (ours[0] == theirs[0]).all() and abs(ours[1] - theirs[1]).max() < 1e-5
