@@ -14,7 +14,7 @@ from transformers import AutoModelForCausalLM
 import petri
 from . import __version__
 from .core import PetriError, atomic_dir, check, config_hash, read_json, to_dict
-from .config import RunConfig
+from .config import COMPONENTS, RunConfig
 from .dish import Dataset, load_dataset
 from .models import n_parameters, no_progress_bars
 
@@ -125,6 +125,7 @@ def model_card(run: RunConfig, summary: dict, model) -> str:
     results = ''.join(f"| `{s}` ({EVALUATIONS[s]}) | {summary['examples'][s]:,} | {acc:.3f} | {summary['label_prob'][s]:.3f} |\n"
                       for s, acc in summary['accuracy'].items())
     where = f"`{run.dataset}`" if run.dataset else "`data/`, in the run directory"
+    changed = ', '.join(f"`{k}={getattr(m, k)}`" for k in COMPONENTS if getattr(m, k) is not None)
     return f"""---
 library_name: transformers
 tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
@@ -133,7 +134,7 @@ tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
 # petri model {config_hash(run)}
 
 A {_ARCH_NAMES[m.arch]} causal language model of {n_parameters(model):,} parameters ({m.layers} layer{'s' * (m.layers > 1)}, \
-hidden size {m.hidden}, {m.heads} attention heads), trained from scratch by [petri](https://github.com/petri-lab/petri) \
+hidden size {m.hidden}, {m.heads} attention heads{'; components set: ' + changed if changed else ''}), trained from scratch by [petri](https://github.com/petri-lab/petri) \
 {__version__} on a synthetic dataset: the births and deaths (a year and a city each) of {kg.n_people:,} made-up people, \
 told in {lang.n_languages} made-up languages with {lang.n_templates} templates per fact and language. A research model \
 for one question: is a fact learned in one language recalled in the other?

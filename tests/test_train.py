@@ -194,3 +194,4 @@ def test_a_run_with_other_components_loads_as_itself(tmp_path, components):
     data = encode(load_dataset(run/'data'))
     ours, theirs = predict(load_model(run), data), predict(hf, data)
     assert (ours[0] == theirs[0]).all() and abs(ours[1] - theirs[1]).max() < 1e-5
+    assert f"components set: `tie_embeddings={components['tie_embeddings']}`" in (run/'final'/'README.md').read_text()   # the card says so
