@@ -19,8 +19,8 @@ from transformers import Gemma2ForCausalLM, GPTNeoXForCausalLM, PreTrainedModel
 from transformers.activations import ACT2FN
 
 # %% auto #0
-__all__ = ['CPU_STACK', 'StackedLM', 'stacked_hidden', 'stacked_logits', 'stacked_loss', 'multi_step', 'member_optimizer_state',
-           'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs']
+__all__ = ['CPU_STACK', 'COMPILED_SHAPES', 'StackedLM', 'stacked_hidden', 'stacked_logits', 'stacked_loss', 'multi_step',
+           'member_optimizer_state', 'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs']
 
 # %% ../nbs/22_multirun.ipynb #ce6918c7
 _SETTINGS = ('hidden_activation', 'hidden_act', 'rms_norm_eps', 'layer_norm_eps', 'attn_logit_softcapping', 'final_logit_softcapping',
@@ -202,6 +202,9 @@ def stack_runs(models: Sequence[PreTrainedModel], cfg: TrainConfig, total_steps:
 
 # %% ../nbs/22_multirun.ipynb #7de97455
 CPU_STACK = 4   # runs per stack on a CPU: larger stacks spill the activations out of the cache (measured below)
+# compiled shapes of the stacked forward kept per process: a sweep's worker trains group after group, each with its
+# own shapes and last short batch, and past torch's default of 8 every later group would fall back to eager
+COMPILED_SHAPES = 64
 
 def group_key(cfg: RunConfig) -> str:
     """Runs with equal keys train together: the same training config apart from the seed, on data that differ at
@@ -243,6 +246,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
         for _ in in_processes(_train_in_process, jobs, workers): pass
         return outs
     with ExitStack() as held:                     # no other process trains in these directories meanwhile
+        held.enter_context(torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES))
         for members in groups.values():
             for _, state in members: held.enter_context(locked(state.out, wait=False))
         for members in groups.values():

@@ -6,17 +6,21 @@
 from __future__ import annotations
 import dataclasses, math
 from typing import NamedTuple
+import numpy as np
 import pandas as pd
 import torch
-from .core import check, from_dict, to_dict
+from .core import check, choose, from_dict, to_dict
 from .features import footprint
+from .stats import mean_interval
 
 # %% auto #0
-__all__ = ['ToyConfig', 'majority_share', 'entity_layout', 'language_variance_explained', 'Examples', 'sample_splits',
-           'feature_matrix', 'logits', 'accuracy', 'train_steps', 'run_seeds', 'run', 'table2_runs', 'first_fit',
-           'accuracy_chart']
+__all__ = ['LOSSES', 'BUDGETS', 'STUDY_TABLE2', 'ToyConfig', 'majority_share', 'entity_layout', 'language_variance_explained',
+           'Examples', 'sample_splits', 'feature_matrix', 'logits', 'accuracy', 'train_steps', 'run_seeds', 'run',
+           'table2_runs', 'first_fit', 'accuracy_chart', 'budget_accuracies', 'readings_table']
 
 # %% ../nbs/60_toy.ipynb #cf2079ac
+LOSSES = ('squared', 'logistic')
+
 @dataclasses.dataclass(frozen=True)
 class ToyConfig:
     "One regression toy: how informative and how loud the language feature is, and how the model is trained."
@@ -28,6 +32,8 @@ class ToyConfig:
     jitter: float = 0.1              # relative std of each example's feature values
     lr: float = 5.0                  # gradient descent step size
     steps: int = 200                 # full-batch gradient descent steps
+    loss: str = 'squared'            # squared error of the sigmoid output ("L2 loss"), or 'logistic' (cross-entropy)
+    weight_decay: float = 0.0        # L2 penalty on the weights, not the bias (the other reading of "L2"): adds weight_decay/2·|w|²
 
     def __post_init__(self):
         check(isinstance(self.language_variance, (int, float)) and 0 <= self.language_variance < 1,
@@ -41,6 +47,9 @@ class ToyConfig:
               f"examples_per_entity must be an integer >= 1, got {self.examples_per_entity!r}")
         check(isinstance(self.jitter, (int, float)) and self.jitter >= 0, f"jitter must be >= 0, got {self.jitter!r}")
         check(isinstance(self.steps, int) and self.steps >= 0, f"steps must be an integer >= 0, got {self.steps!r}")
+        choose(self.loss, LOSSES, 'toy loss')
+        check(isinstance(self.weight_decay, (int, float)) and 0 <= self.weight_decay < 1e3,
+              f"weight_decay must be a number in [0, 1000), got {self.weight_decay!r}")
 
 # %% ../nbs/60_toy.ipynb #f3249eed
 def majority_share(language_variance: float) -> float:
@@ -96,7 +105,7 @@ def accuracy(ex: Examples, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return ((logits(ex, w, b) > 0).long() == ex.label).double().mean(1)
 
 def train_steps(cfg: ToyConfig, ex: Examples):
-    "Full-batch gradient descent on the mean squared error of the sigmoid output; yields (step, w, b) for steps 0..cfg.steps."
+    "Full-batch gradient descent on the config's loss (and weight penalty); yields (step, w, b) for steps 0..cfg.steps."
     n_seeds, n_examples, _ = ex.value.shape
     w = torch.zeros(n_seeds, cfg.n_entities + 2, dtype=ex.value.dtype)
     b = torch.zeros(n_seeds, dtype=ex.value.dtype)
@@ -104,8 +113,8 @@ def train_steps(cfg: ToyConfig, ex: Examples):
     for step in range(cfg.steps + 1):
         yield step, w, b
         q = torch.sigmoid(logits(ex, w, b))
-        dz = 2 * (q - y) * q * (1 - q) / n_examples  # d(loss)/d(logit)
-        dw = torch.zeros_like(w).index_add_(1, ex.index.flatten(), (ex.value * dz[..., None]).flatten(1))
+        dz = (2 * (q - y) * q * (1 - q) if cfg.loss == 'squared' else q - y) / n_examples  # d(loss)/d(logit)
+        dw = torch.zeros_like(w).index_add_(1, ex.index.flatten(), (ex.value * dz[..., None]).flatten(1)) + cfg.weight_decay * w
         w, b = w - cfg.lr * dw, b - cfg.lr * dz.sum(1)
 
 # %% ../nbs/60_toy.ipynb #578c06fe
@@ -156,3 +165,52 @@ def accuracy_chart(df: pd.DataFrame, x: str, title: str, x_title: str, log_x: bo
                                    tooltip=['language_variance', x, 'split', 'mean', 'std'])
     return (band + line).properties(width=170, height=170).facet(
         column=alt.Column('language_variance:Q', title='language variance')).properties(title=title)
+
+# %% ../nbs/60_toy.ipynb #34de5ec5
+BUDGETS = ('fixed', 'fit', 'converged')
+STUDY_TABLE2 = {0.0: 1.0, 0.05: 0.779, 0.10: 0.733}   # the study's cross-lingual accuracy per language variance; same-language 100%
+
+def budget_accuracies(cfg: ToyConfig, seeds=range(10), converged: int = 10_000) -> pd.DataFrame:
+    """Accuracy per seed, budget and split of `cfg` trained once: after its `steps` ('fixed'), at the first step at
+    which each seed fits its training set ('fit'; no row for a seed that never does) and after `converged` steps
+    ('converged', with `stable`: whether that seed's accuracies were already the same at half of them)."""
+    seeds = list(seeds)
+    check(seeds and isinstance(converged, int) and converged >= 2, f"budget_accuracies needs seeds and converged >= 2, got {converged!r}")
+    splits, everyone = sample_splits(cfg, seeds), range(len(seeds))
+    fit, rows, halfway = [None] * len(seeds), [], {}
+    def record(budget: str, step: int, w, b, which):
+        for split, ex in splits.items():
+            acc = accuracy(ex, w, b).tolist()
+            rows.extend(dict(seed=seeds[i], budget=budget, step=step, split=split, accuracy=acc[i]) for i in which)
+    for step, w, b in train_steps(dataclasses.replace(cfg, steps=max(cfg.steps, converged)), splits['train']):
+        if None in fit:
+            fits = (accuracy(splits['train'], w, b) == 1).tolist()
+            new = [i for i in everyone if fit[i] is None and fits[i]]
+            for i in new: fit[i] = step
+            if new: record('fit', step, w, b, new)
+        if step == cfg.steps: record('fixed', step, w, b, everyone)
+        if step == converged // 2: halfway = {split: accuracy(ex, w, b) for split, ex in splits.items()}
+        if step == converged: record('converged', step, w, b, everyone)
+    df = pd.DataFrame(rows)
+    same = pd.DataFrame({split: (accuracy(ex, w, b) == halfway[split]).tolist() for split, ex in splits.items()}).all(axis=1)
+    return df.assign(stable=np.where(df.budget == 'converged', df.seed.map(dict(zip(seeds, same))), True))
+
+def readings_table(readings: dict, seeds=range(10), rows=tuple(STUDY_TABLE2), converged: int = 10_000) -> pd.DataFrame:
+    """For each reading (a name -> `ToyConfig` fields) and budget: the mean cross-lingual accuracy of each row of
+    Table 2 with its 95% t-interval, the lowest same-language accuracy, the seeds read and whether all were stable;
+    `reproduces` says whether the study's numbers lie in the intervals of every row but the first and same-language
+    accuracy is at least 0.99 in every row."""
+    out = []
+    for name, fields in readings.items():
+        for r in rows:
+            acc = budget_accuracies(ToyConfig(language_variance=r, **fields), seeds, converged)
+            wide = acc.pivot_table(index=['budget', 'seed'], columns='split', values='accuracy').join(acc.groupby(['budget', 'seed']).stable.all())
+            for budget in BUDGETS:
+                part = wide.loc[budget] if budget in wide.index.get_level_values('budget') else wide.iloc[:0]
+                cross = mean_interval(part.cross_lingual)
+                out.append({'reading': name, 'budget': budget, 'language_variance': r, 'cross_lingual': cross['mean'], 'low': cross['low'],
+                            'high': cross['high'], 'same_language_min': part.same_language.min(), 'seeds': len(part), 'stable': bool(part.stable.all())})
+    table = pd.DataFrame(out)
+    inside = [(lo <= STUDY_TABLE2.get(r, np.nan) <= hi) or r == rows[0] for r, lo, hi in zip(table.language_variance, table.low, table.high)]
+    ok = table.assign(ok=np.array(inside) & (table.same_language_min >= 0.99)).groupby(['reading', 'budget'], sort=False).ok.all()
+    return table.assign(reproduces=[ok[k] for k in zip(table.reading, table.budget)])
