@@ -11,7 +11,8 @@ from .core import check, read_yaml
 from .config import ARCHITECTURES
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'seeds_per_configuration']
+__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
+           'seeds_per_configuration']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
@@ -74,6 +75,20 @@ def judge(claim, estimate: float, low: float, high: float, seeds: int, learned: 
     check(low <= high, f"claim {claim['id']}: the interval [{low}, {high}] is upside down")
     held = all(low > x if key == 'low_above' else high < x for key, x in claim['criterion'].items())
     return 'held' if held else 'not held'
+
+# %% ../nbs/80_reproduction.ipynb #a0f404a2
+def decision_margin(criterion: dict, estimate: float, low: float, high: float, seeds: int) -> dict:
+    """How firmly an interval [`low`, `high`] around `estimate` meets or misses `criterion`: the deciding end's
+    distance beyond (+) or short of (-) its threshold in half-widths of the interval (`margin`, for the criterion
+    key closest to flipping), whether a shift by one half-width would flip the verdict (`fragile`), and about how
+    many seeds per configuration, from `seeds` now, would shrink the interval off the threshold (`settle_seeds`: at
+    most `seeds` when it already is; NaN without an interval, or with the estimate on the threshold)."""
+    half = (high - low) / 2
+    if not np.isfinite([estimate, low, high]).all() or half <= 0: return dict(margin=np.nan, fragile=False, settle_seeds=np.nan)
+    distance, threshold = min((low - x if key == 'low_above' else x - high, x) for key, x in criterion.items())
+    gap = abs(estimate - threshold)
+    return dict(margin=distance / half, fragile=bool(abs(distance) < half),
+                settle_seeds=int(np.ceil(round(seeds * (half / gap) ** 2, 9))) if gap > 0 else np.nan)
 
 # %% ../nbs/80_reproduction.ipynb #ff1c71b5
 SEED_SETTINGS = ('seed', 'data_seed')
