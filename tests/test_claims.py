@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from petri.claims import criterion_text, judge, load_claims, seeds_per_configuration
+from petri.claims import criterion_text, decision_margin, judge, load_claims, seeds_per_configuration
 from petri.core import PetriError, project_path
 from petri.stats import bootstrap_interval, spearman
 
@@ -67,3 +67,13 @@ def test_seeds_spearman_and_bootstrap():
     assert rc['rho'] == pytest.approx(1.0) and rc['n'] == 8 and rc['low'] == pytest.approx(1.0)   # a perfect ranking: an interval of one point
     b = bootstrap_interval(pd.DataFrame({'v': np.arange(50.0)}), lambda d: d.v.mean(), rounds=200)
     assert b['estimate'] == pytest.approx(24.5) and b['low'] < 24.5 < b['high']
+
+
+def test_decision_margin_on_known_intervals():
+    firm = decision_margin({'low_above': 0.8}, 0.9, 0.86, 0.94, seeds=3)
+    assert firm['margin'] == pytest.approx(1.5) and not firm['fragile'] and firm['settle_seeds'] <= 3
+    straddling = decision_margin({'low_above': 0.8}, 0.82, 0.72, 0.92, seeds=3)
+    assert straddling['margin'] == pytest.approx(-0.8) and straddling['fragile'] and straddling['settle_seeds'] == 75
+    far = decision_margin({'high_below': 0}, 0.5, 0.4, 0.6, seeds=3)          # clearly not held: not fragile
+    assert far['margin'] == pytest.approx(-6.0) and not far['fragile']
+    assert np.isnan(decision_margin({'low_above': 0}, 0.1, np.nan, np.nan, seeds=1)['margin'])
