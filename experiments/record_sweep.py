@@ -1,13 +1,14 @@
 """A finished sweep's runs as a results table a chapter reads: one row per run with its settings, its final
 accuracy on each whole split, its final cross-lingual accuracy per fact type and its unification scores, written
-beside a JSON file with the command, date, commit and machine that produced it.
+beside a JSON file with the command, date, commit and machine that produced it (and the commits the runs were
+trained at, from their provenance).
 
     python experiments/record_sweep.py SPEC RUNS OUT.parquet
 """
 import argparse, os, platform, subprocess, sys, time
 from pathlib import Path
 from petri import __version__
-from petri.core import PetriError, check, read_parquet, write_json, write_parquet
+from petri.core import PetriError, check, read_json, read_parquet, write_json, write_parquet
 from petri.selection import final_runs, run_table
 from petri.sweep import load_spec, results_path, sweep_status
 
@@ -34,9 +35,10 @@ def record(spec_path, runs, out):
           f"{', '.join(f'{n} {s}' for s, n in status.status.value_counts().items())}; run it first")
     results = read_parquet(results_path(spec, runs))
     table = final_runs(results, [Path(runs)/r for r in run_table(results).run])
+    trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
     write_json({'command': f"petri sweep {spec_path} --out {runs}, then python {' '.join(sys.argv)}", 'sweep': spec.name,
-                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(),
+                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(), 'trained_at': trained,
                 'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
 
 
