@@ -21,8 +21,8 @@ def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
     # a component left at none is not passed, so the library's default (the architecture's own) holds
     given = lambda **kw: {k: v for k, v in kw.items() if v is not None}
     if cfg.arch == 'gemma2':
-        parts = given(tie_word_embeddings=cfg.tie_embeddings, final_logit_softcapping=cfg.final_softcap, attn_logit_softcapping=cfg.attn_softcap)
-        parts = {k: v if 'softcapping' not in k else v or None for k, v in parts.items()}   # a cap of 0 is none
+        caps = given(final_logit_softcapping=cfg.final_softcap, attn_logit_softcapping=cfg.attn_softcap)
+        parts = given(tie_word_embeddings=cfg.tie_embeddings) | {k: cap or None for k, cap in caps.items()}   # a cap of 0 is none
         return Gemma2Config(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
                             num_attention_heads=cfg.heads, num_key_value_heads=cfg.kv_heads, head_dim=cfg.head_dim,
                             query_pre_attn_scalar=cfg.head_dim, attn_implementation='eager', **parts, **special)
