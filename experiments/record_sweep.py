@@ -1,14 +1,18 @@
 """A finished sweep's runs as a results table a chapter reads: one row per run with its settings, its final
-accuracy on each whole split, its final cross-lingual accuracy per fact type and its unification scores, written
+accuracy on each whole split, its final cross-lingual accuracy per fact type, its unification scores and the
+language feature's measures (`petri.features.run_measures`: MI of language and attribute, of tokens and language,
+and the footprints of language and fact identity in the final activations), written
 beside a JSON file with the command, date, commit and machine that produced it (and the commits the runs were
 trained at, from their provenance).
 
     python experiments/record_sweep.py SPEC RUNS OUT.parquet
 """
 import argparse, os, platform, subprocess, sys, time
+import pandas as pd
 from pathlib import Path
 from petri import __version__
 from petri.core import PetriError, check, read_json, read_parquet, write_json, write_parquet
+from petri.features import run_measures
 from petri.selection import final_runs, run_table
 from petri.sweep import load_spec, results_path, sweep_status
 
@@ -34,7 +38,9 @@ def record(spec_path, runs, out):
     check((status.status == 'done').all(), f"sweep {spec.name} in {runs} is not finished: "
           f"{', '.join(f'{n} {s}' for s, n in status.status.value_counts().items())}; run it first")
     results = read_parquet(results_path(spec, runs))
-    table = final_runs(results, [Path(runs)/r for r in run_table(results).run])
+    paths = [Path(runs)/r for r in run_table(results).run]
+    table = final_runs(results, paths)
+    table = table.join(pd.DataFrame([run_measures(p) for p in paths], index=table.index))
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
     write_json({'command': f"petri sweep {spec_path} --out {runs}, then python {' '.join(sys.argv)}", 'sweep': spec.name,

@@ -19,7 +19,7 @@ __all__ = ['SPLITS', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')
-VARIANTS = ('unaltered', 'balanced', 'imbalanced')
+VARIANTS = ('unaltered', 'balanced', 'imbalanced', 'repeated')
 UNITS = ('event', 'person')
 EVENT_OF = {'birth_year': 'birth', 'birth_city': 'birth', 'death_year': 'death', 'death_city': 'death'}
 COLUMNS = ['split', 'person', 'subject', 'fact_type', 'language', 'template', 'prompt', 'attribute', 'text',
@@ -32,7 +32,7 @@ class SplitConfig:
     language_ratio: float = 1.0     # monolingual people in language 0 per monolingual person of each other language
     n_test_templates: int = 1       # templates per monolingual fact held out for the in-language test
     train_size: int | None = None   # fixed training-set size; default: the size with no parallel data
-    variant: str = 'unaltered'      # unaltered, balanced (people added so each attribute is as common in every language) or imbalanced (added to its commoner one)
+    variant: str = 'unaltered'      # unaltered, balanced (people added so each attribute is as common in every language), imbalanced (added to its commoner one) or repeated (parallel units told in one language, as often)
     seed: int = 0                   # seed of the split
     parallel_unit: str = 'event'    # what is parallel or monolingual as a whole: an 'event' (two facts) or a 'person' (four)
     LEGACY_DEFAULTS: ClassVar[dict] = {'parallel_unit': 'person'}   # datasets saved before the field were split per person
@@ -74,7 +74,12 @@ def _rank_within(df: pd.DataFrame, keys, rng) -> np.ndarray:
     return (r.groupby([df[k] for k in keys]).rank(method='first') - 1).astype(int).to_numpy()
 
 def _base_splits(facts, templates, cfg: SplitConfig, n_people: int, n_templates: int, rng) -> pd.DataFrame:
-    par = facts[facts.parallel].drop(columns='language').merge(templates, on='fact_type').assign(split='train')
+    par = facts[facts.parallel]
+    if cfg.variant == 'repeated':   # each template of the unit's one language once per language: a parallel unit's readings
+        par = par.merge(templates, on=['language', 'fact_type'])
+        par = par.loc[par.index.repeat(templates.language.nunique())].assign(parallel=False)
+    else: par = par.drop(columns='language').merge(templates, on='fact_type')
+    par = par.assign(split='train')
     mono = facts[~facts.parallel].merge(templates, on=['language', 'fact_type'])
     h, n_facts = cfg.n_test_templates, len(facts[~facts.parallel])
     n_train_templates = n_templates - h
@@ -127,13 +132,19 @@ def make_examples(kg: KnowledgeGraph, langs: Languages, cfg: SplitConfig) -> pd.
     n_templates = langs.config.n_templates
     check(cfg.n_test_templates < n_templates,
           f"n_test_templates={cfg.n_test_templates} leaves no training template of the {n_templates} per fact type")
-    rng_split, rng_added = (np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(2))
-    units = assign_units(len(kg.people), langs.config.n_languages, cfg, rng_split)
+    # one stream each for the base splits, the added people and the repeated units' languages: no variant moves the base data
+    rng_split, rng_added, rng_repeated = (np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(3))
+    n_lang = langs.config.n_languages
+    units = assign_units(len(kg.people), n_lang, cfg, rng_split)
+    if cfg.variant == 'repeated':
+        n_par = int(units.parallel.sum())
+        drawn = np.repeat(np.arange(n_lang), _split_counts(n_par, [cfg.language_ratio] + [1] * (n_lang - 1)))
+        units.loc[units.parallel, 'language'] = rng_repeated.permutation(drawn)
     facts = kg.facts.assign(event=kg.facts.fact_type.map(EVENT_OF))
     facts = facts.merge(units, on=[k for k in ('person', 'event') if k in units]).drop(columns='event')
     templates = langs.templates[['language', 'fact_type', 'template']]
     df = _base_splits(facts, templates, cfg, len(kg.people), n_templates, rng_split)
-    if cfg.variant != 'unaltered':
+    if cfg.variant in ('balanced', 'imbalanced'):
         df = pd.concat([df, _added_events(df[df.split == 'train'], kg, n_templates, cfg.variant, rng_added)], ignore_index=True)
     df = df.merge(langs.templates, on=['language', 'fact_type', 'template'])
     df['prompt'], df['text'] = zip(*[render(p, s, a) for p, s, a in zip(df.pattern, df.subject, df.attribute)])

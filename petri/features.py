@@ -15,10 +15,12 @@ from .core import check
 from .kg import FACT_TYPES
 from .datasets import fact_id, mutual_information, parallel_sample
 from .represent import run_reps
+from .runs import checkpoints, run_dataset
+from .datasets import language_attribute_mi
 
 # %% auto #0
-__all__ = ['token_language_mi', 'footprint', 'run_activations', 'footprints', 'run_footprints', 'predicted_attributes',
-           'name_confusion', 'language_probe_accuracy']
+__all__ = ['token_language_mi', 'footprint', 'run_activations', 'footprints', 'footprint_curve', 'run_footprints', 'early_peak',
+           'run_measures', 'predicted_attributes', 'name_confusion', 'language_probe_accuracy']
 
 # %% ../nbs/50_features.ipynb #cc22f71f
 def token_language_mi(examples: pd.DataFrame, tokenizer, split: str | None = 'train', column: str = 'prompt') -> float:
@@ -50,10 +52,31 @@ def footprints(hidden, examples: pd.DataFrame) -> dict:
     flat = np.asarray(hidden).reshape(len(examples), -1)
     return {'language': footprint(flat, examples.language.to_numpy()), 'fact': footprint(flat, fact_id(examples))}
 
+def footprint_curve(run, max_examples: int = 1000) -> pd.DataFrame:
+    "The footprints of language and fact identity at every checkpoint of `run` after step 0, on one sample of its whole training facts: a row per step."
+    steps = sorted(s for s in checkpoints(run) if s > 0)
+    sample, acts = run_activations(run, steps, max_examples, parallel_only=False)
+    return pd.DataFrame([{'step': s} | footprints(h, sample) for s, h in acts.items()])
+
 def run_footprints(run, step: int | None = None, max_examples: int = 1000) -> dict:
     "Footprints of language and fact identity in `run`'s activations at checkpoint `step` (default: the last), on its whole training facts."
     examples, acts = run_activations(run, step, max_examples, parallel_only=False)
     return footprints(next(iter(acts.values())), examples)
+
+# %% ../nbs/50_features.ipynb #4782e0a2
+def early_peak(curve: pd.DataFrame, feature: str = 'language', share: float = 1 / 3) -> float:
+    "The largest `feature` footprint of `curve` (a `footprint_curve`) at its checkpoints within the first `share` of training steps."
+    check(0 < share <= 1 and len(curve), f"early_peak needs a non-empty curve and a share in (0, 1], got {len(curve)} rows and {share!r}")
+    return float(curve[curve.step <= share * curve.step.max()][feature].max())
+
+# %% ../nbs/50_features.ipynb #266aa024
+def run_measures(run) -> dict:
+    """A finished run's language feature in numbers: how informative (`mi_language_attribute`: bits, the mean over fact
+    types) and how extractable (`token_mi`: bits) language is in its training set, and the footprints of language
+    and fact identity in its final activations (`language_footprint`, `fact_footprint`)."""
+    ds = run_dataset(run)
+    return ({'mi_language_attribute': float(language_attribute_mi(ds.examples).mean()), 'token_mi': token_language_mi(ds.examples, ds.tokenizer)}
+            | {f'{k}_footprint': v for k, v in run_footprints(run).items()})
 
 # %% ../nbs/50_features.ipynb #77cf7202
 def predicted_attributes(data, index, predictions) -> np.ndarray:

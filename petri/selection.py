@@ -7,16 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import check, read_json
-from .stats import pearson
+from .core import check, project_path, read_json, read_parquet, runs_dir
+from .config import preset_name
+from .stats import paired_difference, pearson
+from .sweep import book_results
 from .unify import unification_plus
 
 # %% auto #0
 __all__ = ['SPLIT_NAMES', 'SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS',
            'PREDICTOR_SETS', 'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
-           'whole_splits', 'final_runs', 'select_runs', 'checkpoint_curves', 'select_checkpoints', 'training_progress',
-           'features_at', 'compute_saved', 'leave_one_run_out', 'early_prediction', 'monitor_ranking',
-           'earliest_fraction']
+           'whole_splits', 'final_runs', 'select_runs', 'sweep_runs', 'run_settings', 'paired_runs',
+           'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at', 'compute_saved',
+           'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
 
 # %% ../nbs/41_selection.ipynb #8728b8cf
 # for predicting a run's final accuracy early in training (the last section but one)
@@ -110,6 +112,41 @@ def select_runs(runs: pd.DataFrame, rounds: int = 1000, fraction: float = 1/3, s
             j = draw[_pick(s[draw], rng)]
             rows.append({'round': i, 'method': method, 'run': runs.run.iloc[j], 'cross_lingual_accuracy': target[j]})
     return pd.DataFrame(rows)
+
+# %% ../nbs/41_selection.ipynb #9840a745
+def sweep_runs(name: str, preset: str | None = None, measures=None) -> tuple[pd.DataFrame, str]:
+    """The `final_runs` rows of the book's sweep `name` at `preset`, and where they come from: the recorded table
+    `results/<name>-<preset>.parquet` where there is one (above the smoke preset), else the sweep's runs, trained now
+    unless they exist, with their `path` and the columns `measures` (run directory -> dict) gives, as recording adds them."""
+    preset = preset_name(preset)
+    recorded = project_path('results', f'{name}-{preset}.parquet')
+    if preset != 'smoke' and recorded.is_file():
+        made = read_json(recorded.with_suffix('.json'))
+        return read_parquet(recorded), (f"recorded results: {made['runs']} runs of `sweeps/{preset}-{name}.yml`, made on "
+                                        f"{made['date']} at commit {made['commit'][:12]} on {made['machine']}")
+    results = book_results(name, preset)
+    paths = [runs_dir(preset, r) for r in run_table(results).run]
+    runs = final_runs(results, paths).assign(path=[str(p) for p in paths])
+    if measures is not None: runs = runs.join(pd.DataFrame([measures(p) for p in paths], index=runs.index))
+    return runs, f"{len(runs)} runs of `sweeps/{preset}-{name}.yml` trained (or reused) now in {runs_dir(preset)}"
+
+# %% ../nbs/41_selection.ipynb #4a57f93c
+def run_settings(runs: pd.DataFrame) -> list[str]:
+    "The settings of a run table (`run_table`, `final_runs` or a recorded table): its columns between `run` and the first accuracy."
+    cols = list(runs.columns)
+    end = next((i for i, c in enumerate(cols) if c.endswith('_accuracy')), None)
+    check('run' in cols and end is not None, "a run table needs a run column and accuracy columns")
+    return cols[cols.index('run') + 1:end]
+
+def paired_runs(runs: pd.DataFrame, column: str, a, b, value: str = 'cross_lingual_accuracy') -> dict:
+    """`value` of the runs whose `column` is `a` minus that of the runs whose `column` is `b` and whose other settings
+    (parallel fraction, seed, ...) are the same: `petri.stats.paired_difference` of the pairs."""
+    others = [c for c in run_settings(runs) if c != column]
+    check(others, f"no setting but {column} to pair the runs on")
+    keys = runs[others].astype(object).where(runs[others].notna(), 'unset')      # a setting left to the preset pairs too
+    pairs = pd.concat([keys, runs[[column, value]]], axis=1).pivot_table(index=others, columns=column, values=value)
+    pairs = pairs.reindex(columns=[a, b]).dropna()
+    return paired_difference(pairs[a], pairs[b])
 
 # %% ../nbs/41_selection.ipynb #fa9510bd
 CHECKPOINT_METHODS = ('unification-score+', 'last best in-language', 'last', 'best (oracle)')

@@ -10,7 +10,7 @@ from .core import PetriError, check, check_seed, choose
 
 # %% auto #0
 __all__ = ['NAN', 'INTERVAL_METHODS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman', 'partial_correlation',
-           'mean_interval', 'paired_difference', 'bootstrap_interval']
+           'mean_interval', 'paired_difference', 'bootstrap_interval', 'power', 'pairs_for_power']
 
 # %% ../nbs/02_stats.ipynb #4e51c73e
 NAN = float('nan')
@@ -132,3 +132,18 @@ def bootstrap_interval(table: pd.DataFrame, statistic, rounds: int = 1000, confi
     if len(values) < rounds / 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
     low, high = np.quantile(values, [(1 - confidence) / 2, (1 + confidence) / 2])
     return dict(estimate=estimate, low=float(low), high=float(high), n=n)
+
+# %% ../nbs/02_stats.ipynb #a1d7f350
+def power(n: int, effect: float, sd: float, confidence: float = 0.95) -> float:
+    "The chance that the two-sided t-interval of `n` paired differences of mean `effect` and spread `sd` excludes 0."
+    check(isinstance(n, (int, np.integer)) and n >= 2 and sd > 0, f"power needs n >= 2 pairs and sd > 0, got n={n!r}, sd={sd!r}")
+    check_confidence(confidence)
+    t, nc = stats.t.ppf((1 + confidence) / 2, n - 1), abs(effect) * np.sqrt(n) / sd
+    return float(stats.nct.sf(t, n - 1, nc) + stats.nct.cdf(-t, n - 1, nc))
+
+def pairs_for_power(effect: float, sd: float, target: float = 0.8, confidence: float = 0.95, most: int = 100_000) -> int:
+    "The fewest pairs whose t-interval excludes 0 with chance `target` when the differences have mean `effect` and spread `sd`."
+    check(effect != 0 and 0 < target < 1, f"pairs_for_power needs a non-zero effect and a target in (0, 1), got {effect!r}, {target!r}")
+    n = next((n for n in range(2, most + 1) if power(n, effect, sd, confidence) >= target), None)
+    check(n is not None, f"more than {most:,} pairs for an effect of {effect} with spread {sd}")
+    return n
