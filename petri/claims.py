@@ -11,7 +11,7 @@ from .core import check, read_yaml
 from .config import ARCHITECTURES
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'SEED_SETTINGS', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
+__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
            'seeds_per_configuration']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
@@ -91,10 +91,10 @@ def decision_margin(criterion: dict, estimate: float, low: float, high: float, s
                 settle_seeds=int(np.ceil(round(seeds * (half / gap) ** 2, 9))) if gap > 0 else np.nan)
 
 # %% ../nbs/80_reproduction.ipynb #ff1c71b5
-SEED_SETTINGS = ('seed', 'data_seed')
+from .sweep import SEEDED     # the settings one of a sweep's seeds sets: what a repetition of a configuration varies
 
 def seeds_per_configuration(runs: pd.DataFrame, settings) -> int:
     "The fewest runs of `runs` that share a configuration: the same value of every setting in `settings` but the seeds."
     check(len(runs), "no runs to count seeds in")
-    keys = [s for s in settings if s not in SEED_SETTINGS]
+    keys = [s for s in settings if s not in SEEDED]
     return int(runs.groupby(keys, dropna=False).size().min()) if keys else len(runs)

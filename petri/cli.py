@@ -15,7 +15,7 @@ from .dish import build_dataset
 # mistakes in the arguments answer at once
 
 # %% auto #0
-__all__ = ['PARTS', 'SPEC_HELP', 'add_settings', 'given_settings', 'parser', 'main']
+__all__ = ['PARTS', 'SMOKE_NOTE', 'SPEC_HELP', 'add_settings', 'given_settings', 'parser', 'main']
 
 # %% ../nbs/90_cli.ipynb #2b66b65e
 class _Parser(argparse.ArgumentParser):
@@ -85,6 +85,8 @@ def _add_train(sub):
     add_settings(p)
     p.set_defaults(func=_train)
 
+SMOKE_NOTE = "smoke runs check the pipeline; they are too small to learn their facts (--preset quick trains runs that do)"
+
 def _train(args) -> int:
     from petri.train import train
     from petri.unify import unification_monitor
@@ -93,6 +95,7 @@ def _train(args) -> int:
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())
     print(f"run {out}: {s['steps']} steps ({s['epochs']:.1f} epochs) in {s['seconds']:.0f} s; whole-split accuracy {acc}")
+    if args.preset == 'smoke': print(SMOKE_NOTE)
     return 0
 
 # %% ../nbs/90_cli.ipynb #c2910952
@@ -145,7 +148,7 @@ def _sweep(args) -> int:
     from petri.sweep import run_sweep, sweep_status
     table = run_sweep(args.spec, args.out, engine=args.engine, address=args.address, retry_failed=args.retry_failed, workers=args.workers)
     counts = sweep_status(args.spec, args.out).status.value_counts()
-    print(f"sweep results {table}: " + ', '.join(f"{k} {v}" for k, v in counts.items()))
+    print(f"sweep {table.stem} (spec {args.spec}): results in {table}; " + ', '.join(f"{k} {v}" for k, v in counts.items()))
     return 1 if counts.get('failed', 0) else 0
 
 # %% ../nbs/90_cli.ipynb #d4fe63f4

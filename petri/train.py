@@ -294,7 +294,8 @@ class RunState:
         self.history = pd.concat([self.history, rows], ignore_index=True) if len(self.history) else rows
         write_parquet(self.history, self.out/'metrics.parquet')
         acc = rows[rows.fact_type == 'all'].set_index('split').accuracy
-        self.log(f"step {self.step} epoch {self.step / self.steps_per_epoch:.2f} train loss {running:.4f} " +
+        loss = f"train loss {running:.4f}" if math.isfinite(running) else "no step yet"   # step 0: no loss measured, not a divergence
+        self.log(f"step {self.step} epoch {self.step / self.steps_per_epoch:.2f} {loss} " +
                  ' '.join(f"{s} {acc[s]:.3f}" for s in SPLITS if s in acc))
         previous = checkpoints(self.out)
         state = {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state

@@ -95,7 +95,13 @@ def test_early_stop(tmp_path):
 
 def evaluation_lines(run) -> list[str]:
     "The evaluation lines of a run's log, without their times."
-    return [line.split(' ', 2)[2] for line in (Path(run)/'train.log').read_text().splitlines() if ' train loss ' in line]
+    return [line.split(' ', 2)[2] for line in (Path(run)/'train.log').read_text().splitlines() if ' epoch ' in line]
+
+def test_log_says_no_loss_before_the_first_step(finished):
+    "Step 0 has no training loss yet: the log says so rather than printing NaN, which reads as a divergence."
+    lines = evaluation_lines(finished)
+    assert lines[0].startswith('step 0 epoch 0.00 no step yet train ') and not any('nan' in l for l in lines)
+    assert all(' train loss ' in l for l in lines[1:])
 
 def test_summary_is_on_the_whole_splits(finished):
     summary, m = read_json(finished/'summary.json'), metrics(finished)
