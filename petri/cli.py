@@ -88,9 +88,9 @@ def _add_train(sub):
 SMOKE_NOTE = "smoke runs check the pipeline; they are too small to learn their facts (--preset quick trains runs that do)"
 
 def _train(args) -> int:
+    cfg = run_config(args.preset, dataset=args.data, **given_settings(args))   # checked before torch loads: a bad value fails in a second
     from petri.train import train
     from petri.unify import unification_monitor
-    cfg = run_config(args.preset, dataset=args.data, **given_settings(args))
     out = train(cfg, args.out, metrics=[unification_monitor()], progress=not args.quiet)  # the dynamics chapter reads it
     s = read_json(out/'summary.json')
     acc = ', '.join(f"{k} {v:.3f}" for k, v in s['accuracy'].items())

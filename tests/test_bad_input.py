@@ -44,6 +44,16 @@ def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, w
     assert not out.exists() and not list(tmp_path.iterdir())      # nothing blocks the corrected rerun, no temp dir
 
 
+def test_a_bad_training_setting_fails_before_torch_loads(tmp_path):
+    "The settings are checked before the heavy imports, so a typo is reported in about a second, not after torch has loaded."
+    import subprocess, sys
+    code = ("import sys\nfrom petri.cli import main\nstatus = main(['train', '--preset', 'smoke', '--lr', '-1', '--out', 'x'])\n"
+            "print(status, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
+    assert done.stdout.split() == ['2', 'False'] and 'lr must be a finite positive number' in done.stderr, (done.stdout, done.stderr)
+    assert not (tmp_path/'x').exists()
+
+
 def test_corrected_rerun_after_a_bad_setting_works(capsys, tmp_path):
     out = tmp_path / 'd'
     one_line_error(*petri(capsys, 'data', '--preset', 'smoke', '--data-seed', '-1', '--out', str(out)))
