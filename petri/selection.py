@@ -114,21 +114,23 @@ def select_runs(runs: pd.DataFrame, rounds: int = 1000, fraction: float = 1/3, s
     return pd.DataFrame(rows)
 
 # %% ../nbs/41_selection.ipynb #9840a745
-def sweep_runs(name: str, preset: str | None = None, measures=None) -> tuple[pd.DataFrame, str]:
-    """The `final_runs` rows of the book's sweep `name` at `preset`, and where they come from: the recorded table
-    `results/<name>-<preset>.parquet` where there is one (above the smoke preset), else the sweep's runs, trained now
-    unless they exist, with their `path` and the columns `measures` (run directory -> dict) gives, as recording adds them."""
+def sweep_runs(name: str, preset: str | None = None, measures=None, settings: dict | None = None) -> tuple[pd.DataFrame, str]:
+    """The `final_runs` rows of the book's sweep `name` at `preset` (with a chapter's `settings` added to every run),
+    and where they come from: the recorded table `results/<name>-<preset>.parquet` where there is one (above the smoke
+    preset, and without settings), else the sweep's runs, trained now unless they exist, with their `path` and the
+    columns `measures` (run directory -> dict) gives, as recording adds them."""
     preset = preset_name(preset)
     recorded = project_path('results', f'{name}-{preset}.parquet')
-    if preset != 'smoke' and recorded.is_file():
+    if preset != 'smoke' and recorded.is_file() and not settings:
         made = read_json(recorded.with_suffix('.json'))
         return read_parquet(recorded), (f"recorded results: {made['runs']} runs of `sweeps/{preset}-{name}.yml`, made on "
                                         f"{made['date']} at commit {made['commit'][:12]} on {made['machine']}")
-    results = book_results(name, preset)
+    results = book_results(name, preset, settings)
     paths = [runs_dir(preset, r) for r in run_table(results).run]
     runs = final_runs(results, paths).assign(path=[str(p) for p in paths])
     if measures is not None: runs = runs.join(pd.DataFrame([measures(p) for p in paths], index=runs.index))
-    return runs, f"{len(runs)} runs of `sweeps/{preset}-{name}.yml` trained (or reused) now in {runs_dir(preset)}"
+    return runs, (f"{len(runs)} runs of `sweeps/{preset}-{name}.yml`" + (f" with {settings}" if settings else '')
+                  + f" trained (or reused) now in {runs_dir(preset)}")
 
 # %% ../nbs/41_selection.ipynb #4a57f93c
 def run_settings(runs: pd.DataFrame) -> list[str]:

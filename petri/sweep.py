@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_sweep.ipynb #2b88cd4d
 from __future__ import annotations
-import dataclasses, itertools, math, os, re, shutil, sys, time, traceback
+import dataclasses, hashlib, itertools, json, math, os, re, shutil, sys, time, traceback
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +24,8 @@ from .unify import run_unification, unification_monitor
 # %% auto #0
 __all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec',
            'run_id', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
-           'results_path', 'sweep_status', 'collect', 'run_sweep', 'book_results', 'cached_runs', 'cached_run']
+           'results_path', 'sweep_status', 'collect', 'run_sweep', 'settings_key', 'with_settings', 'book_results',
+           'cached_runs', 'cached_run']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -366,26 +367,47 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     return results_path(spec, out)
 
 # %% ../nbs/40_sweep.ipynb #a188d49e
-def book_results(name: str = 'book', preset: str = None) -> pd.DataFrame:
-    """The results table of the book's sweep `name` at `preset` (default `$PETRI_PRESET`, else quick): 'book' is
-    `sweeps/<preset>.yml`, any other name `sweeps/<preset>-<name>.yml`. Runs already in the project's runs directory
-    are reused; missing ones train now."""
+def settings_key(settings: dict | None) -> str:
+    "A short name for a chapter's `settings`: '' for none, else a hash of them (the same settings, the same name)."
+    if not settings: return ''
+    check(isinstance(settings, dict), f"settings must be a mapping of setting names to values, got {settings!r}")
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:8]
+
+def with_settings(spec: SweepSpec, settings: dict | None) -> SweepSpec:
+    "`spec` with `settings` added to the settings every run shares, named after them; `spec` itself when there are none."
+    if not settings_key(settings): return spec
+    varied = sorted(set(settings) & ({k for g in spec.grid for k in g} | (set(SEEDED) if spec.seeds else set())))
+    check(not varied, f"the sweep {spec.name} varies {', '.join(varied)}; a chapter's settings cannot fix what it varies")
+    changed = dataclasses.replace(spec, name=f"{spec.name}-{settings_key(settings)}", settings=spec.settings | settings)
+    plan(changed)                                  # every run's config is checked: an unknown setting or a bad value fails here
+    return changed
+
+def book_results(name: str = 'book', preset: str = None, settings: dict | None = None) -> pd.DataFrame:
+    """The results table of the book's sweep `name` at `preset` (default `$PETRI_PRESET`, else quick), with `settings`
+    added to every run: 'book' is `sweeps/<preset>.yml`, any other name `sweeps/<preset>-<name>.yml`. Runs already in
+    the project's runs directory are reused; missing ones train now."""
     preset = preset_name(preset)
     spec = project_path('sweeps', f'{preset}.yml' if name == 'book' else f'{preset}-{name}.yml')
     check(spec.is_file(), f"no sweep {name!r} at the {preset} preset: {spec} does not exist")
-    return read_parquet(run_sweep(load_spec(spec), runs_dir(preset), progress=False))
+    return read_parquet(run_sweep(with_settings(load_spec(spec), settings), runs_dir(preset), progress=False))
 
 # %% ../nbs/40_sweep.ipynb #0f77be2f
-def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1, compile: bool = False) -> list[Path]:
-    """The run directories of `preset` with each of `settings` (setting name -> value), the missing ones trained with
-    the unification monitor, together where they can be (compiled with `compile`), in `workers` processes."""
-    configs = [run_config(preset, **s) for s in settings]
+def cached_runs(preset: str, *settings: dict, progress: bool = False, workers=1, compile: bool = False,
+                common: dict | None = None) -> list[Path]:
+    """The run directories of `preset` with each of `settings` (setting name -> value) and the `common` ones (a
+    chapter's settings), the missing ones trained with the unification monitor, together where they can be (compiled
+    with `compile`), in `workers` processes."""
+    common = common or {}
+    settings_key(common)
+    clash = sorted({k for s in settings for k in s} & set(common))
+    check(not clash, f"this chapter varies {', '.join(clash)}; a chapter's settings cannot fix what it varies")
+    configs = [run_config(preset, **s, **common) for s in settings]
     ids = [run_id(c) for c in configs]
     with ExitStack() as locks:      # the sweeps' locks: two chapters (or a chapter and a sweep) never train one run at once
         for run in sorted(set(ids)): locks.enter_context(locked(runs_dir(preset, '.locks', run)))
         return train_runs(configs, [runs_dir(preset, r) for r in ids], metrics=[unification_monitor()],
                           progress=progress, workers=workers, compile=compile)
 
-def cached_run(preset: str, progress: bool = False, **settings) -> Path:
-    "The run directory of `preset` with `settings`, trained (with the unification monitor) unless already done."
-    return cached_runs(preset, settings, progress=progress)[0]
+def cached_run(preset: str, progress: bool = False, common: dict | None = None, **settings) -> Path:
+    "The run directory of `preset` with `settings` (and `common`), trained (with the unification monitor) unless already done."
+    return cached_runs(preset, settings, progress=progress, common=common)[0]
