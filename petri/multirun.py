@@ -6,8 +6,9 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers
 from .config import RunConfig, TrainConfig
-from .train import IGNORE, RunState, create_run_dir, make_optimizer, prepare_run, train_state
+from .train import IGNORE, RunState, Training, create_run_dir, make_optimizer, optimizer_step, prepare_run, soft_cap, train_loop
 import copy, dataclasses, math
+import pandas as pd
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,7 +21,8 @@ from transformers.activations import ACT2FN
 
 # %% auto #0
 __all__ = ['CPU_STACK', 'COMPILED_SHAPES', 'StackedLM', 'stacked_hidden', 'stacked_logits', 'stacked_loss', 'multi_step',
-           'member_optimizer_state', 'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs']
+           'member_optimizer_state', 'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs',
+           'StackedTraining']
 
 # %% ../nbs/22_multirun.ipynb #ce6918c7
 _SETTINGS = ('hidden_activation', 'hidden_act', 'rms_norm_eps', 'layer_norm_eps', 'attn_logit_softcapping', 'final_logit_softcapping',
@@ -87,7 +89,7 @@ def _attention(q, k, v, scaling, softcap):
     "Causal attention: q (N, kv, g, T, d) over k, v (N, kv, T, d); the g query heads of a group share a key/value head."
     n, kv, g, t, d = q.shape
     scores = torch.matmul(q.reshape(n, kv, g * t, d), k.transpose(-1, -2)) * scaling
-    if softcap: scores = torch.tanh(scores / softcap) * softcap
+    scores = soft_cap(scores, softcap)
     causal = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
     probs = scores.view(n, kv, g, t, t).masked_fill(causal, float('-inf')).softmax(-1, dtype=torch.float32).to(q.dtype)
     return torch.matmul(probs.view(n, kv, g * t, t), v).view(n, kv, g, t, d)
@@ -147,9 +149,7 @@ def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
 def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
     "Each member's output layer (with Gemma-2's soft-capping) on its hidden states (K, ..., H): (K, ..., vocabulary)."
     K, H = len(hidden), hidden.shape[-1]
-    logits = torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2))
-    cap = getattr(m.config, 'final_logit_softcapping', None)
-    if cap: logits = torch.tanh(logits / cap) * cap
+    logits = soft_cap(torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2)), getattr(m.config, 'final_logit_softcapping', None))
     return logits.view(*hidden.shape[:-1], -1)
 
 # %% ../nbs/22_multirun.ipynb #e86e9c33
@@ -170,12 +170,7 @@ def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stac
 
 def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
     "One optimizer step of every member on its own batch; returns the members' (detached) losses."
-    losses = stacked_loss(m, ids, positions, targets, forward)
-    losses.sum().backward()
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad(set_to_none=True)
-    return losses.detach()
+    return optimizer_step(stacked_loss(m, ids, positions, targets, forward), optimizer, scheduler)
 
 # %% ../nbs/22_multirun.ipynb #a1ddc89a
 def member_optimizer_state(state: dict, k: int) -> dict:
@@ -251,8 +246,8 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
             for _, state in members: held.enter_context(locked(state.out, wait=False))
         for members in groups.values():
             states = [state for _, state in members]
-            if len(states) == 1 and not compile: train_state(states[0], progress)
-            else: _train_together(states, progress, stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states)), compile)
+            size = stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states))
+            train_loop(Training(states) if len(states) == 1 and not compile else StackedTraining(states, size, compile), progress)
     return outs
 
 def _train_in_process(threads: int, **job):
@@ -268,10 +263,11 @@ def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> 
     ends = [len(models) * (j + 1) // n for j in range(n)]
     return [stack_runs(models[a:b], cfg, total, trainer_states and trainer_states[a:b]) for a, b in zip([0] + ends[:-1], ends)]
 
-class _Group:
-    "The members of a group in training: their states, their models, and the stacks (with optimizers) of their weights."
-    def __init__(self, states: list[RunState], size: int):
+class StackedTraining(Training):
+    "Runs trained together: their `RunState`s, their models, and their weights in stacks (each with its optimizer)."
+    def __init__(self, states: list[RunState], size: int, compile: bool = False):
         self.states, self.size, first = states, size, states[0]
+        self.forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
         self.models = [s.initial_model(f"; trained together with {len(states) - 1} other run(s)") for s in states]
         self.stacks = _stacks(self.models, first.tc, first.total, [s.trainer_state for s in states] if first.resume else None, size)
 
@@ -284,21 +280,20 @@ class _Group:
                 yield i, stack.member(k, self.models[i]), {'optimizer': member_optimizer_state(opt, k), 'scheduler': sched}
                 i += 1
 
-    def record(self, running: list[float]):
-        "Evaluate and checkpoint every member; restack without the members that stopped early."
-        trainer_states = []
-        for i, model, trainer_state in self.members():
-            trainer_states.append(trainer_state)
-            self.states[i].record(model, trainer_state, running[i])
+    def record(self, running: list[float]) -> list[pd.Series]:
+        "Evaluate and checkpoint every member; finish the members that stopped early and restack the others."
+        accuracies = super().record(running)
         if any(s.stopped for s in self.states) and not all(s.done for s in self.states):
+            going = [k for k, s in enumerate(self.states) if not s.stopped]
+            trainer_states = [trainer_state for k, _, trainer_state in self.members() if k in going]
             for s, model in zip(self.states, self.models):
                 if s.stopped: s.finish(model)
-            going = [k for k, s in enumerate(self.states) if not s.stopped]
             self.states, self.models = [self.states[k] for k in going], [self.models[k] for k in going]
             first = self.states[0]
-            self.stacks = _stacks(self.models, first.tc, first.total, [trainer_states[k] for k in going], self.size)
+            self.stacks = _stacks(self.models, first.tc, first.total, trainer_states, self.size)
+        return accuracies
 
-    def step(self, forward) -> torch.Tensor:
+    def step(self) -> torch.Tensor:
         "One training step of every member, stack by stack; the members' losses."
         states, batches = self.states, [s.batch() for s in self.states]
         ids = torch.stack([s.data.ids[b] for s, b in zip(states, batches)])
@@ -309,25 +304,7 @@ class _Group:
             i = 0
             for stack, optimizer, scheduler in self.stacks:
                 part, i = slice(i, i + len(stack)), i + len(stack)
-                losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part], targets[part], forward))
+                losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part],
+                                         targets[part], self.forward))
         return torch.cat(losses)
 
-def _train_together(states: list[RunState], progress: bool, size: int, compile: bool = False):
-    "The training loop of a group: one `RunState` per member, the members' weights in stacks of `size`."
-    forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
-    group, first = _Group(states, size), states[0]
-    bar = tqdm(total=first.total, initial=first.step, disable=not progress, desc=f"{len(states)} runs", mininterval=1)
-    if first.resume is None: group.record([float('nan')] * len(states))
-    running, count = torch.tensor([s.carried()[0] for s in states], device=first.device), first.carried()[1]
-    while not group.states[0].done:
-        running += group.step(forward)
-        count += 1
-        bar.update(1)
-        if all([s.advance() for s in group.states]):
-            group.record((running / count).tolist())
-            running, count = torch.zeros(len(group.states), device=first.device), 0
-        elif any(s.resume_due() for s in group.states):     # one timer for the group: every member writes its resume checkpoint
-            for i, model, trainer_state in group.members():
-                group.states[i].write_resume(model, trainer_state | {'running': float(running[i]), 'count': count})
-    bar.close()
-    for s, model in zip(group.states, group.models): s.finish(model)

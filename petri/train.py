@@ -24,9 +24,10 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
                         provenance, discard_resume, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'lm_loss', 'train_step', 'make_optimizer', 'predict',
-           'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics', 'resolve_device', 'prepare_run',
-           'create_run_dir', 'RunState', 'train', 'train_state', 'dynamics_chart', 'fact_type_chart']
+__all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step',
+           'make_optimizer', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics',
+           'resolve_device', 'prepare_run', 'create_run_dir', 'RunState', 'Training', 'train_loop', 'train',
+           'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -79,22 +80,29 @@ def target_logits(model, ids, positions=None, keep=None):
     if positions is None: hidden = hidden[:, :-1]
     else: hidden = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
     logits = model.get_output_embeddings()(hidden if keep is None else hidden[keep])
-    cap = getattr(model.config, 'final_logit_softcapping', None)
-    return torch.tanh(logits / cap) * cap if cap else logits
+    return soft_cap(logits, getattr(model.config, 'final_logit_softcapping', None))
+
+def soft_cap(x: torch.Tensor, cap: float | None) -> torch.Tensor:
+    "Gemma-2's soft-capping: `x` squashed smoothly into (-cap, cap) by a scaled tanh; `x` itself if `cap` is None or 0."
+    return torch.tanh(x / cap) * cap if cap else x
 
 def lm_loss(model, ids, positions, targets):
     "Mean cross-entropy of the next-token predictions at `positions` (None: all) against `targets` (IGNORE is skipped)."
     keep = targets != IGNORE
     return F.cross_entropy(target_logits(model, ids, positions, keep), targets[keep])
 
-def train_step(model, optimizer, scheduler, ids, positions, targets):
-    "One optimizer step on a batch; returns the (detached) loss."
-    loss = lm_loss(model, ids, positions, targets)
-    loss.backward()
+def optimizer_step(loss: torch.Tensor, optimizer, scheduler) -> torch.Tensor:
+    """Backpropagate `loss` (summed, where it holds one loss per run: each run's weights get its own loss's gradient),
+    then step the optimizer and the schedule; returns the loss, detached."""
+    loss.sum().backward()
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
     return loss.detach()
+
+def train_step(model, optimizer, scheduler, ids, positions, targets):
+    "One optimizer step of `model` on a batch; returns the (detached) loss."
+    return optimizer_step(lm_loss(model, ids, positions, targets), optimizer, scheduler)
 
 def make_optimizer(model, cfg: TrainConfig, total_steps: int):
     "AdamW and the warm-up + cosine learning-rate schedule of `cfg` over `total_steps`."
@@ -328,6 +336,71 @@ class RunState:
         write_json(summary, self.out/'summary.json')
         self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
 
+# %% ../nbs/21_train.ipynb #891a4ca8
+class Training:
+    """Runs that train in step, and how one step updates them: their `RunState`s and their models, here one model
+    with its own optimizer; the [multi-run chapter](22_multirun.ipynb) stacks the weights of many."""
+    def __init__(self, states: list[RunState]):
+        check(len(states) == 1, f"one model trains one run, got {len(states)}: train them together with petri.multirun.train_runs")
+        self.states, (s,) = states, states
+        self.models = [s.initial_model()]
+        self.models[0].train()
+        self.optimizer, self.scheduler = make_optimizer(self.models[0], s.tc, s.total)
+        if s.trainer_state:
+            self.optimizer.load_state_dict(s.trainer_state['optimizer'])
+            self.scheduler.load_state_dict(s.trainer_state['scheduler'])
+
+    def members(self):
+        "Each run's index, its model and its trainer state (the optimizer's and the schedule's state dicts)."
+        yield 0, self.models[0], {'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict()}
+
+    def step(self) -> torch.Tensor:
+        "One optimizer step of every run on its own batch; the runs' losses (one per run, detached)."
+        s = self.states[0]
+        b = s.batch()
+        with s.autocast():
+            return train_step(self.models[0], self.optimizer, self.scheduler, s.data.ids[b],
+                              None if s.positions is None else s.positions[b], s.targets[b]).view(1)
+
+    def record(self, running: list[float]) -> list[pd.Series]:
+        "Evaluate, record and checkpoint every run, given its mean training loss since the last evaluation; their accuracies by split."
+        return [self.states[i].record(model, trainer_state, running[i]) for i, model, trainer_state in self.members()]
+
+    def write_resume(self, running: torch.Tensor, count: int):
+        "Every run's resume checkpoint, with the sum of its training losses over the `count` steps since the last evaluation."
+        for i, model, trainer_state in self.members():
+            self.states[i].write_resume(model, trainer_state | {'running': float(running[i]), 'count': count})
+
+    def finish(self):
+        "Finish every run: the whole-split evaluation, `final/` and the summary."
+        for s, model in zip(self.states, self.models): s.finish(model)
+
+def train_loop(training: Training, progress: bool = True):
+    """The training loop of every run, alone or many together: step, evaluate and checkpoint on the schedule (the runs
+    of a `Training` share it), write resume checkpoints when due, finish. One timer serves all runs."""
+    states = training.states
+    first = states[0]
+    bar = tqdm(total=first.total, initial=first.step, disable=not progress, mininterval=1,
+               desc=first.out.name if len(states) == 1 else f"{len(states)} runs")
+    def record(running: list[float]):
+        accuracy = pd.DataFrame(training.record(running)).mean()   # over the runs
+        bar.set_postfix({s: round(float(accuracy[s]), 3) for s in SPLITS if s in accuracy})
+
+    if first.resume is None: record([float('nan')] * len(states))   # a resumed run already holds its step-0 evaluation
+    running = torch.tensor([s.carried()[0] for s in states], device=first.device)
+    count = first.carried()[1]
+    while not training.states[0].done:
+        running += training.step()
+        count += 1
+        bar.update(1)
+        if all([s.advance() for s in training.states]):
+            record((running / count).tolist())
+            running, count = torch.zeros(len(training.states), device=first.device), 0
+        elif any(s.resume_due() for s in training.states): training.write_resume(running, count)
+    bar.close()
+    training.finish()
+
+
 # %% ../nbs/21_train.ipynb #01864211
 def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True) -> Path:
     """Train a model as `source` (a `RunConfig`, or a dataset directory trained on with `train_cfg` or the defaults)
@@ -336,40 +409,9 @@ def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[C
     run, ds, resume = prepare_run(source, out, train_cfg)
     if (out/'summary.json').exists(): return out
     ds = create_run_dir(run, ds, out)
-    with locked(out, wait=False): return train_state(RunState(run, ds, out, resume, metrics), progress)
+    with locked(out, wait=False): train_loop(Training([RunState(run, ds, out, resume, metrics)]), progress)
+    return out
 
-def train_state(state: RunState, progress: bool) -> Path:
-    "The training loop of `train`: one model, one optimizer, one `RunState`."
-    model = state.initial_model()
-    optimizer, scheduler = make_optimizer(model, state.tc, state.total)
-    if state.trainer_state:
-        optimizer.load_state_dict(state.trainer_state['optimizer'])
-        scheduler.load_state_dict(state.trainer_state['scheduler'])
-    bar = tqdm(total=state.total, initial=state.step, disable=not progress, desc=state.out.name, mininterval=1)
-    trainer_state = lambda: {'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict()}
-
-    def record(running: float):
-        acc = state.record(model, trainer_state(), running)
-        bar.set_postfix({s: round(float(acc[s]), 3) for s in SPLITS if s in acc})
-
-    if state.resume is None: record(float('nan'))   # a resumed run already holds its step-0 evaluation
-    model.train()
-    running, count = state.carried()
-    running = torch.tensor(running, device=state.device)
-    while not state.done:
-        idx = state.batch()
-        with state.autocast():
-            running += train_step(model, optimizer, scheduler, state.data.ids[idx],
-                                  None if state.positions is None else state.positions[idx], state.targets[idx])
-        count += 1
-        bar.update(1)
-        if state.advance():
-            record(float(running) / count)
-            running, count = torch.zeros((), device=state.device), 0
-        elif state.resume_due(): state.write_resume(model, trainer_state() | {'running': float(running), 'count': count})
-    bar.close()
-    state.finish(model)
-    return state.out
 
 # %% ../nbs/21_train.ipynb #37daea50
 def dynamics_chart(metrics: pd.DataFrame, title: str = ''):
