@@ -4,6 +4,7 @@
 """
 import argparse, sys
 from petri.core import PetriError, read_json, write_json
+from petri.datasets import SPLIT_NAMES
 from petri.dish import load_dataset
 from petri.runs import run_dataset_path
 from petri.train import encode, evaluate
@@ -14,8 +15,7 @@ def summarize(run, command: str) -> dict:
     summary = read_json(f"{run}/summary.json")
     metrics = evaluate(load_model(run), encode(load_dataset(run_dataset_path(run))))
     every = metrics[metrics.fact_type == 'all'].set_index('split')
-    names = {'train': 'train', 'test_in': 'in_language', 'test_cross': 'cross_lingual'}
-    return ({f"{names[s]}_{m}": float(every.loc[s, m]) for s in names for m in ('accuracy', 'label_prob')}
+    return ({f"{SPLIT_NAMES[s]}_{m}": float(every.loc[s, m]) for s in SPLIT_NAMES for m in ('accuracy', 'label_prob')}
             | {'steps': summary['steps'], 'seconds': summary['seconds'], 'command': command,
                'per_fact_type': metrics[metrics.split == 'test_cross'].set_index('fact_type').accuracy.round(4).to_dict()})
 

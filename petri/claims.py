@@ -4,15 +4,25 @@
 
 # %% ../nbs/80_reproduction.ipynb #71e7af11
 from __future__ import annotations
+import functools, html
 from pathlib import Path
+from typing import Callable
 import numpy as np
 import pandas as pd
 from .core import check, read_yaml
 from .config import ARCHITECTURES
+from .datasets import fact_id
+from .train import encode, predict
+from .runs import checkpoints, load_model, run_dataset
+from .features import language_probe_accuracy, name_confusion, predicted_attributes, run_activations
+from .stats import pearson
+from .selection import run_settings, select_runs
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
-           'seeds_per_configuration']
+__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'ESTIMATES', 'SHADES', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
+           'seeds_per_configuration', 'measurement', 'verdict_table', 'styled_verdicts', 'rise_and_fall',
+           'confusion_curve', 'accuracy_by_fact_type', 'early_unification', 'run_probe_accuracy', 'unification_lead',
+           'choice_means', 'choice_lead']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
@@ -93,8 +103,142 @@ def decision_margin(criterion: dict, estimate: float, low: float, high: float, s
 # %% ../nbs/80_reproduction.ipynb #ff1c71b5
 from .sweep import SEEDED     # the settings one of a sweep's seeds sets: what a repetition of a configuration varies
 
-def seeds_per_configuration(runs: pd.DataFrame, settings) -> int:
-    "The fewest runs of `runs` that share a configuration: the same value of every setting in `settings` but the seeds."
+def seeds_per_configuration(runs: pd.DataFrame, settings=None) -> int:
+    """The fewest runs of `runs` that share a configuration: the same value of every setting in `settings` (default:
+    the run table's own, `petri.selection.run_settings`) but the seeds."""
     check(len(runs), "no runs to count seeds in")
+    settings = run_settings(runs) if settings is None else settings
     keys = [s for s in settings if s not in SEEDED]
     return int(runs.groupby(keys, dropna=False).size().min()) if keys else len(runs)
+
+# %% ../nbs/80_reproduction.ipynb #6551b676
+ESTIMATES = ('r', 'rho', 'mean', 'difference', 'estimate')   # the point estimate's name in each result of petri.stats
+
+def measurement(stat: dict, runs: int, seeds: int, note: str = '', learned: float | None = None, untested: str | None = None) -> dict:
+    """What the table shows of a claim's statistic `stat` (a result of `petri.stats`): its estimate, interval and p, the
+    `runs` and the `seeds` per configuration behind it, a `note`, the runs' lowest in-language accuracy (`learned`)
+    and any other reason the runs cannot test the claim (`untested`)."""
+    name = next((k for k in ESTIMATES if k in stat), None)
+    check(name is not None and 'low' in stat and 'high' in stat,
+          f"a statistic needs an estimate ({', '.join(ESTIMATES)}) and an interval (low, high), got {', '.join(map(str, stat))}")
+    return dict(estimate=float(stat[name]), low=float(stat['low']), high=float(stat['high']), p=float(stat.get('p', np.nan)),
+                runs=int(runs), seeds=int(seeds), learned=learned, untested=untested, note=note)
+
+# %% ../nbs/80_reproduction.ipynb #393d1c1d
+def verdict_table(claims: pd.DataFrame, measured: dict) -> pd.DataFrame:
+    """The claims (rows of `load_claims`) beside their measurements on their own architecture (`measured`: (claim
+    id, architecture) -> `measurement`), with the verdict, its kind (held, not held, untested) and `decision_margin`;
+    and, for claims measured on the other architecture too, that estimate, interval and verdict (`other_` columns)."""
+    missing = [f"{c.id} ({c.arch})" for c in claims.itertuples() if (c.id, c.arch) not in measured]
+    check(not missing, f"claims not measured on their architecture: {', '.join(missing)}")
+    unknown = sorted({i for i, _ in measured} - set(claims.id))
+    check(not unknown, f"measured but not in the claims file: {', '.join(unknown)}")
+    verdict = lambda c, m: judge(c, m['estimate'], m['low'], m['high'], m['seeds'], m['learned'], m['untested'])
+    table = pd.concat([claims, pd.DataFrame([measured[c.id, c.arch] for c in claims.itertuples()], index=claims.index)], axis=1)
+    table['verdict'] = [verdict(c, c) for _, c in table.iterrows()]
+    table['kind'] = table.verdict.str.extract(r'^(held|not held|untested)', expand=False)
+    margins = [decision_margin(c.criterion, *((c.estimate, c.low, c.high) if c.kind != 'untested' else (np.nan,) * 3), c.seeds)
+               for c in table.itertuples()]
+    table = pd.concat([table, pd.DataFrame(margins, index=table.index)], axis=1)
+    by_id = claims.set_index('id', drop=False)
+    others = pd.DataFrame([{'id': i, 'other_arch': a, 'other_estimate': m['estimate'], 'other_low': m['low'], 'other_high': m['high'],
+                            'other_verdict': verdict(by_id.loc[i], m)} for (i, a), m in measured.items() if a != by_id.arch[i]],
+                          columns=['id', 'other_arch', 'other_estimate', 'other_low', 'other_high', 'other_verdict'])
+    return table.merge(others, on='id', how='left')
+
+# %% ../nbs/80_reproduction.ipynb #98dd3ce3
+def _firmness(c) -> str:
+    "How firm a verdict is, as the table shows it under the verdict."
+    if not np.isfinite(c.margin): return ''
+    if not c.fragile: return f"<br><small>margin {c.margin:+.1f} half-widths</small>"
+    return (f"<br><small><b>fragile</b>: margin {c.margin:+.2f} half-widths"
+            + (f"; about {c.settle_seeds:,.0f} seeds per configuration would settle it" if c.settle_seeds > c.seeds else '') + "</small>")
+
+def _beside(c) -> str:
+    "The claim's verdict on the other architecture, as the table shows it."
+    if not isinstance(c.other_arch, str): return ''
+    value = f"{c.other_estimate:.3f} [{c.other_low:.3f}, {c.other_high:.3f}]" if np.isfinite(c.other_low) else f"{c.other_estimate:.3f}"
+    return f"<b>{c.other_arch}</b>: {value}<br>{c.other_verdict}"
+
+def _shown(m) -> str:
+    "A statistic as the table shows it: estimate [95% interval], p-value where it has one, the runs behind it, and its note."
+    if not np.isfinite(m.estimate): text = 'no value'
+    elif np.isfinite(m.low) and np.isfinite(m.high): text = f"<b>{m.estimate:.3f}</b> [{m.low:.3f}, {m.high:.3f}]"
+    else: text = f"<b>{m.estimate:.3f}</b> (no interval)"
+    text += (f", p = {m.p:.2g}" if np.isfinite(m.p) else '') + f"<br>{m.runs} runs, {m.seeds} seed{'s' if m.seeds != 1 else ''} per configuration"
+    return text + (f"<br><small>{html.escape(m.note)}</small>" if m.note else '')
+
+SHADES = {'held': 'background-color: #d9f2d9', 'not held': 'background-color: #f8d7d7', 'untested': 'color: #666666'}
+
+def styled_verdicts(table: pd.DataFrame, caption: str = ''):
+    "A `verdict_table` as the chapter shows it: one HTML row per claim, the verdicts shaded by kind."
+    rows = pd.DataFrame({
+        'claim (source, architecture)': [f"<b>{c.id}</b><br>{html.escape(c.claim)}<br><small>{html.escape(c.source)}; {c.arch}</small>"
+                                         for c in table.itertuples()],
+        'the study': table.study.map(html.escape),
+        "petri: statistic [95% interval], runs": [_shown(m) for m in table.itertuples()],
+        'criterion': [f"<code>{criterion_text(c)}</code>" for c in table.criterion],
+        'verdict': table.verdict.str.replace(r'^untested \((.*)\)$', r'untested<br><small>(\1)</small>', regex=True)
+                   + [_firmness(c) for c in table.itertuples()],
+        'on the other architecture': [_beside(c) for c in table.itertuples()]})
+    shade = lambda v: next((s for k, s in SHADES.items() if v.startswith(k)), '')
+    return (rows.style.hide(axis='index').set_properties(**{'text-align': 'left', 'vertical-align': 'top'})
+            .map(shade, subset=['verdict']).set_caption(caption))
+
+# %% ../nbs/80_reproduction.ipynb #7d373de3
+def rise_and_fall(curve: pd.Series) -> float:
+    "How far a curve climbs above both its first and its last value (0 when it peaks at either end; NaN when empty)."
+    return min(curve.max() - curve.iloc[0], curve.max() - curve.iloc[-1]) if len(curve) else np.nan
+
+def confusion_curve(path) -> pd.Series:
+    "The name confusion (`petri.features.name_confusion`) of the run's wrong cross-lingual answers at each checkpoint after step 0."
+    ds = run_dataset(path)
+    ex, data = ds.examples, encode(ds)
+    cross = np.flatnonzero(ex.split.to_numpy() == 'test_cross')
+    curve = {}
+    for step in sorted(s for s in checkpoints(path) if s > 0):
+        predicted = predicted_attributes(data, cross, predict(load_model(path, step), data, cross)[0])
+        answers = ex.iloc[cross][['person', 'fact_type', 'attribute']].assign(predicted=predicted)
+        curve[step] = name_confusion(answers, ds.kg.people)
+    return pd.Series(curve, dtype=float).dropna()
+
+# %% ../nbs/80_reproduction.ipynb #cbc458d0
+def accuracy_by_fact_type(results: pd.DataFrame, runs, split: str = 'test_cross') -> pd.DataFrame:
+    "The final accuracy (on the whole split) of each of `runs` (ids) per fact type on `split`: runs × fact types, from a sweep's results."
+    final = results[results.final & (results.split == split) & results.run.isin(list(runs))]
+    return final.pivot_table(index='run', columns='fact_type', values='accuracy')
+
+# %% ../nbs/80_reproduction.ipynb #3a5e1896
+def early_unification(results: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.Series, int]:
+    """Each run's unification monitor at the last evaluation in the first `fraction` of training (from a sweep's
+    results, on the training split), and the step of that evaluation."""
+    check(0 < fraction <= 1, f"fraction must be in (0, 1], got {fraction}")
+    monitor = results[(results.split == 'train') & (results.fact_type == 'all')].dropna(subset=['unification'])
+    step = monitor.step[monitor.step <= fraction * monitor.step.max()].max()
+    return monitor[monitor.step == step].set_index('run').unification.rename('early'), int(step)
+
+# %% ../nbs/80_reproduction.ipynb #2a3b76b0
+def run_probe_accuracy(path) -> float:
+    "Cross-validated accuracy of a language probe (`petri.features.language_probe_accuracy`) on the final activations of the run's parallel training facts."
+    examples, acts = run_activations(path)
+    h = acts[max(acts)]
+    return language_probe_accuracy(h.reshape(len(h), -1), examples.language.to_numpy(), fact_id(examples))
+
+def unification_lead(runs: pd.DataFrame, other: str, score: str = 'activation_unification') -> float:
+    "How much more closely `score` follows the runs' cross-lingual accuracy than `other` does: |r| of one minus |r| of the other."
+    r = lambda column: abs(pearson(runs[column], runs.cross_lingual_accuracy)['r'])
+    return r(score) - r(other)
+
+# %% ../nbs/80_reproduction.ipynb #0ae17158
+def choice_means(whole: pd.DataFrame, rounds: int = 200) -> Callable[[tuple], pd.Series]:
+    """A function of a pool of runs (a tuple of run ids of `whole`, repeats allowed) giving the mean cross-lingual
+    accuracy of each selection method's choice over `rounds` draws of a third of the pool; cached per pool."""
+    @functools.cache
+    def means(drawn: tuple) -> pd.Series:
+        pool = whole.set_index('run').loc[list(drawn)].reset_index()
+        return select_runs(pool, rounds=rounds).groupby('method').cross_lingual_accuracy.mean()
+    return means
+
+def choice_lead(means: Callable[[tuple], pd.Series], by: str, other: str) -> Callable[[pd.DataFrame], float]:
+    "The statistic of a pool (a table of runs): how far the choice `by` one method leads the choice by `other` (`means` from `choice_means`)."
+    return lambda pool: means(tuple(pool.run))[by] - means(tuple(pool.run))[other]

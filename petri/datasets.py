@@ -13,12 +13,13 @@ from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
 # %% auto #0
-__all__ = ['SPLITS', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 'assign_units', 'make_examples',
+__all__ = ['SPLITS', 'SPLIT_NAMES', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 'assign_units', 'make_examples',
            'event_languages', 'bridged_people', 'expected_bridged_share', 'fact_id', 'parallel_sample',
            'mutual_information', 'language_attribute_mi']
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')
+SPLIT_NAMES = {'train': 'train', 'test_in': 'in_language', 'test_cross': 'cross_lingual'}   # each split's name in run tables' columns
 VARIANTS = ('unaltered', 'balanced', 'imbalanced', 'repeated')
 UNITS = ('event', 'person')
 EVENT_OF = {'birth_year': 'birth', 'birth_city': 'birth', 'death_year': 'death', 'death_city': 'death'}

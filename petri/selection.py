@@ -9,16 +9,17 @@ import numpy as np
 import pandas as pd
 from .core import check, project_path, read_json, read_parquet, runs_dir
 from .config import preset_name
+from .datasets import SPLIT_NAMES
 from .stats import paired_difference, pearson
 from .sweep import book_results
-from .unify import unification_plus
+from .unify import SCORE_COLUMNS, unification_plus
 
 # %% auto #0
-__all__ = ['SPLIT_NAMES', 'SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS',
-           'PREDICTOR_SETS', 'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy',
-           'whole_splits', 'final_runs', 'select_runs', 'sweep_runs', 'run_settings', 'paired_runs',
-           'checkpoint_curves', 'select_checkpoints', 'training_progress', 'features_at', 'compute_saved',
-           'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
+__all__ = ['SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS', 'PREDICTOR_SETS',
+           'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy', 'whole_splits',
+           'final_runs', 'select_runs', 'sweep_runs', 'run_settings', 'paired_runs', 'checkpoint_curves',
+           'select_checkpoints', 'training_progress', 'features_at', 'compute_saved', 'leave_one_run_out',
+           'early_prediction', 'monitor_ranking', 'earliest_fraction']
 
 # %% ../nbs/41_selection.ipynb #8728b8cf
 # for predicting a run's final accuracy early in training (the last section but one)
@@ -29,8 +30,7 @@ from .core import check_number, choose
 from .stats import spearman
 
 # %% ../nbs/41_selection.ipynb #a59fa456
-SPLIT_NAMES = {'train': 'train', 'test_in': 'in_language', 'test_cross': 'cross_lingual'}
-SCORES = ('unification', 'activation_unification', 'gradient_unification', 'activation_unification_other_facts')
+SCORES = ('unification',) + tuple(SCORE_COLUMNS.values())   # the monitor's last value, and the final scores
 
 def settings_columns(results: pd.DataFrame) -> list[str]:
     "The run settings of a results table: the columns between `run` and `step`."

@@ -19,13 +19,13 @@ from .models import no_progress_bars
 from .train import resolve_device, train
 from .runs import checkpoints
 from .multirun import group_key, train_runs
-from .unify import run_unification, unification_monitor
+from .unify import SCORE_COLUMNS, run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ANALYSES', 'ENGINES', 'SweepSpec', 'load_spec',
-           'run_id', 'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task',
-           'results_path', 'sweep_status', 'collect', 'run_sweep', 'settings_key', 'with_settings', 'book_results',
-           'cached_runs', 'cached_run']
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
+           'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
+           'sweep_status', 'collect', 'run_sweep', 'settings_key', 'with_settings', 'book_results', 'cached_runs',
+           'cached_run']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -149,9 +149,6 @@ def plan(spec: SweepSpec) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/40_sweep.ipynb #b6e927e0
-ANALYSES = {'activation': 'activation_unification', 'gradient': 'gradient_unification',
-            'activation_other_facts': 'activation_unification_other_facts'}
-
 def run_record(run, analysis: dict | None = None) -> pd.DataFrame:
     "The record of a finished run: its metrics per step, split and fact type, with the final analyses."
     run = Path(run)
@@ -161,7 +158,7 @@ def run_record(run, analysis: dict | None = None) -> pd.DataFrame:
     final = m.step == m.step.max()
     at = final & (m.split == 'train') & (m.fact_type == 'all')
     m['final'] = final
-    for key, column in ANALYSES.items(): m[column] = np.where(at, scores.get(key, np.nan), np.nan)
+    for key, column in SCORE_COLUMNS.items(): m[column] = np.where(at, scores.get(key, np.nan), np.nan)   # none: no parallel people
     return m
 
 def _restart_if_only_initialized(run_dir: Path):

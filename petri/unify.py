@@ -16,8 +16,8 @@ from .runs import checkpoint_steps, run_dataset
 from .represent import activation_reps, normalized_gradients, run_reps
 
 # %% auto #0
-__all__ = ['VARIANTS', 'unification_ratios', 'unification_score', 'layerwise_unification', 'unification_plus',
-           'unification_monitor', 'run_unification']
+__all__ = ['VARIANTS', 'REPRESENTATIONS', 'SCORE_COLUMNS', 'UNIFICATION_VERSION', 'unification_ratios', 'unification_score',
+           'layerwise_unification', 'unification_plus', 'unification_monitor', 'run_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
@@ -101,25 +101,41 @@ def _score_or_nan(reps, fact, language, variant: str = 'same_fact') -> float:
     return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
 
 # %% ../nbs/31_unify.ipynb #d93c6e8c
-def _activation_scores(examples: pd.DataFrame, hidden: np.ndarray) -> dict:
-    "Activation unification of `hidden` (n, blocks, hidden) of `examples`: all blocks concatenated (both variants), and per block."
-    fact, lang, flat = fact_id(examples), examples.language.to_numpy(), hidden.reshape(len(hidden), -1)
+def _activation_scores(run, examples: pd.DataFrame, step: int, settings: dict) -> dict:
+    "Activation unification of the run's parallel examples at `step`: all blocks concatenated (both variants), and per block."
+    ex, hidden = run_reps(run, parallel_sample(examples, settings['max_examples'], settings['seed']), step)
+    hidden = hidden[step]
+    fact, lang, flat = fact_id(ex), ex.language.to_numpy(), hidden.reshape(len(hidden), -1)
     return {'activation': _score_or_nan(flat, fact, lang), 'activation_other_facts': _score_or_nan(flat, fact, lang, 'other_facts'),
             'layers': [_score_or_nan(hidden[:, k], fact, lang) for k in range(hidden.shape[1])]}
 
+def _gradient_scores(run, examples: pd.DataFrame, step: int, settings: dict) -> dict:
+    "Gradient unification of the run's parallel examples at `step`: normalized by the optimizer's second moment and projected."
+    ex, grads = run_reps(run, parallel_sample(examples, settings['gradient_examples'], settings['seed']), step, normalized_gradients)
+    return {'gradient': _score_or_nan(grads[step], fact_id(ex), ex.language.to_numpy())}
+
+# The one registry of representation kinds: what computes a kind's scores of a run's checkpoint, and the column each
+# final score takes in results and run tables (petri.sweep and petri.selection read it). A new kind is a new entry.
+REPRESENTATIONS = {'activation': _activation_scores, 'gradient': _gradient_scores}
+SCORE_COLUMNS = {'activation': 'activation_unification', 'gradient': 'gradient_unification',
+                 'activation_other_facts': 'activation_unification_other_facts'}
+UNIFICATION_VERSION = 1   # raise it when a kind's computation changes: cached scores of another version are computed again
+
+def _fresh(cached: dict, settings: dict) -> bool:
+    "Whether cached scores were computed as they would be now: same settings and version, and every registered score present."
+    return (cached.get('settings') == settings and cached.get('version', 1) == UNIFICATION_VERSION
+            and (cached.get('n_examples') == 0 or set(SCORE_COLUMNS) <= set(cached)))
+
 def run_unification(run, step: int | None = None, max_examples: int = 2000, gradient_examples: int = 500, seed: int = 0) -> dict:
-    "Activation and gradient unification of a run's checkpoint `step` (default: the last) on its parallel training examples (cached)."
+    "Every registered kind's unification of a run's checkpoint `step` (default: the last) on its parallel training examples (cached)."
     step, = checkpoint_steps(run, step)
     settings = {'max_examples': max_examples, 'gradient_examples': gradient_examples, 'seed': seed}
     cache = Path(run)/'unification'/f'step-{step:07d}.json'
-    if cache.exists() and read_json(cache).get('settings') == settings: return read_json(cache)
+    if cache.exists() and _fresh(cached := read_json(cache), settings): return cached
     examples = run_dataset(run).examples
-    idx, gidx = (parallel_sample(examples, n, seed) for n in (max_examples, gradient_examples))
-    out = {'step': step, 'settings': settings, 'n_examples': len(idx)}
-    if len(idx):                                             # a run without parallel people has nothing to score
-        ex, hidden = run_reps(run, idx, step)
-        out |= _activation_scores(ex, hidden[step])
-        ex, grads = run_reps(run, gidx, step, normalized_gradients)
-        out['gradient'] = _score_or_nan(grads[step], fact_id(ex), ex.language.to_numpy())
+    out = {'step': step, 'settings': settings, 'version': UNIFICATION_VERSION,
+           'n_examples': len(parallel_sample(examples, max_examples, seed))}
+    if out['n_examples']:                                    # a run without parallel people has nothing to score
+        for scores in REPRESENTATIONS.values(): out |= scores(run, examples, step, settings)
     write_json(out, cache)
     return out

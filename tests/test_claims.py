@@ -1,33 +1,22 @@
-"The reproduction chapter's criteria: the shipped claims file loads, malformed ones fail in one line, verdicts are known."
+"""The reproduction chapter's statistics, each on data whose answer is known, and its table. The chapter's own checks
+cover the claims file and `judge`; these cover what the table is computed from."""
 import ast, re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from petri.claims import criterion_text, decision_margin, judge, load_claims, seeds_per_configuration
+from petri.claims import (accuracy_by_fact_type, choice_lead, choice_means, confusion_curve, early_unification, load_claims,
+                          measurement, rise_and_fall, run_probe_accuracy, seeds_per_configuration, styled_verdicts,
+                          unification_lead, verdict_table)
+from petri.config import run_config
 from petri.core import PetriError, project_path
-from petri.stats import bootstrap_interval, spearman
+from petri.runs import checkpoints
+from petri.stats import mean_interval, paired_difference, pearson
+from petri.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = {'id': 'x', 'claim': 'c', 'source': 'Fig. 1', 'arch': 'gemma2', 'study': 'r = 0.9', 'statistic': 'r', 'criterion': {'low_above': 0.8},
-        'min_seeds': 3, 'untested_if': 'fewer than 3 seeds'}
-
-
-def written(tmp_path, rows) -> Path:
-    path = tmp_path / 'claims.yml'
-    path.write_text(yaml.safe_dump(rows))
-    return path
-
-
-def test_the_shipped_claims_load_and_print_verbatim():
-    path = project_path('experiments', 'claims.yml')
-    claims = load_claims(path)
-    assert len(claims) >= 20 and claims.id.is_unique
-    text = path.read_text(encoding='utf-8')
-    assert all(f"criterion: {criterion_text(c)}" in text for c in claims.criterion)
-    assert (claims.min_seeds >= 3).all()
+CLAIM = {'claim': 'c', 'source': 'Fig. 1', 'study': 'r = 0.9', 'statistic': 'r', 'untested_if': 'fewer than 3 seeds', 'min_learned': np.nan}
 
 
 def test_the_claims_file_ships_with_the_package():
@@ -35,45 +24,113 @@ def test_the_claims_file_ships_with_the_package():
     assert 'claims.yml' in ast.literal_eval(shipped)['experiments']
 
 
-@pytest.mark.parametrize('rows, words', [
-    ([GOOD | {'criterion': {'mean_above': 0.8}}], 'unknown criterion key(s) mean_above; known: low_above, high_below'),
-    ([{k: v for k, v in GOOD.items() if k != 'criterion'}], 'missing field(s) criterion'),
-    ([GOOD, GOOD], 'duplicate id(s) x'),
-    ([GOOD | {'criterion': {'low_above': None}}], 'criterion values must be numbers'),
-    ([GOOD | {'min_seeds': 'three'}], 'min_seeds must be a positive integer'),
-    ([GOOD | {'held': True}], 'unknown field(s) held'),
-    ([GOOD | {'arch': 'gpt2'}], 'arch must be one of gemma2, pythia'),
-    ({'claims': [GOOD]}, 'expected a list of claims'),
+def test_a_measurement_keeps_each_kind_of_statistic():
+    values = pd.Series([0.1, 0.2, 0.3, 0.4])
+    for stat, name in ((mean_interval(values), 'mean'), (pearson(values, values ** 2), 'r'),
+                       (paired_difference(values, values / 2), 'difference')):
+        m = measurement(stat, runs=4, seeds=2, note='n')
+        assert m['estimate'] == pytest.approx(stat[name]) and m['low'] <= m['estimate'] <= m['high']
+        assert (m['runs'], m['seeds'], m['note']) == (4, 2, 'n')
+    assert np.isnan(measurement({'mean': 0.5, 'low': 0.4, 'high': 0.6}, 1, 1)['p'])
+    with pytest.raises(PetriError, match='a statistic needs an estimate'): measurement({'median': 0.5, 'low': 0, 'high': 1}, 1, 1)
+
+
+def claims_frame():
+    return pd.DataFrame([CLAIM | {'id': 'up', 'arch': 'gemma2', 'criterion': {'low_above': 0.0}, 'min_seeds': 3},
+                         CLAIM | {'id': 'small', 'arch': 'pythia', 'criterion': {'high_below': 0.1}, 'min_seeds': 5}])
+
+
+def test_the_verdict_table_judges_each_claim_on_its_architecture():
+    measured = {('up', 'gemma2'): measurement({'difference': 0.2, 'low': 0.05, 'high': 0.35}, 6, 3),
+                ('up', 'pythia'): measurement({'difference': 0.0, 'low': -0.1, 'high': 0.1}, 6, 3),
+                ('small', 'pythia'): measurement({'mean': 0.05, 'low': 0.0, 'high': 0.1}, 6, 3)}
+    table = verdict_table(claims_frame(), measured)
+    assert table.verdict.tolist() == ['held', 'untested (3 seeds per configuration; needs 5)']
+    assert table.kind.tolist() == ['held', 'untested']
+    assert table.margin[0] == pytest.approx(1 / 3) and table.fragile[0]       # 0.05 above 0, a half-width of 0.15
+    assert np.isnan(table.margin[1]) and not table.fragile[1]                 # an untested claim has no margin
+    assert table.other_arch[0] == 'pythia' and table.other_verdict[0] == 'not held' and pd.isna(table.other_arch[1])
+
+
+@pytest.mark.parametrize('measured, words', [
+    ({}, 'claims not measured on their architecture: up (gemma2), small (pythia)'),
+    ({('up', 'gemma2'): {}, ('small', 'pythia'): {}, ('other', 'gemma2'): {}}, 'measured but not in the claims file: other'),
+    ({('up', 'pythia'): {}, ('small', 'pythia'): {}}, 'claims not measured on their architecture: up (gemma2)'),
 ])
-def test_a_malformed_claims_file_fails_in_one_line(tmp_path, rows, words):
-    with pytest.raises(PetriError) as e: load_claims(written(tmp_path, rows))
+def test_the_verdict_table_refuses_a_claim_missing_or_unknown(measured, words):
+    with pytest.raises(PetriError) as e: verdict_table(claims_frame(), measured)
     assert words in str(e.value) and len(str(e.value).splitlines()) == 1
 
 
-def test_verdicts_on_known_answers():
-    row = GOOD | {'min_learned': 0.9}
-    assert judge(row, 0.9, 0.85, 0.95, seeds=3, learned=1.0) == 'held'
-    assert judge(row, 0.9, 0.75, 0.95, seeds=3, learned=1.0) == 'not held'           # the interval straddles 0.8
-    assert judge(row, 0.9, 0.85, 0.95, seeds=1, learned=1.0) == 'untested (1 seed per configuration; needs 3)'
-    assert judge(row, 0.9, 0.85, 0.95, seeds=3, learned=0.2).startswith('untested (in-language accuracy down to 0.20')
-    assert judge(GOOD, 0.9, np.nan, np.nan, seeds=3).startswith('untested (no interval')
-    assert judge(GOOD | {'criterion': {'high_below': 0}}, -0.2, -0.3, -0.1, seeds=3) == 'held'
+def test_the_styled_table_shows_verdict_margin_and_the_other_architecture():
+    measured = {('up', 'gemma2'): measurement({'difference': 0.2, 'low': 0.15, 'high': 0.25}, 6, 3, note='a <note>'),
+                ('small', 'pythia'): measurement({'mean': 0.2, 'low': 0.15, 'high': 0.25}, 10, 5),
+                ('small', 'gemma2'): measurement({'mean': 0.05, 'low': 0.01, 'high': 0.09}, 10, 5)}
+    html = styled_verdicts(verdict_table(claims_frame(), measured), 'caption').to_html()
+    assert 'margin +3.0 half-widths' in html and 'a &lt;note&gt;' in html and '<b>gemma2</b>: 0.050 [0.010, 0.090]<br>held' in html
+    assert html.count('background-color: #d9f2d9') >= 1 and html.count('background-color: #f8d7d7') >= 1 and 'caption' in html
 
 
-def test_seeds_spearman_and_bootstrap():
-    runs = pd.DataFrame({'parallel': [0, 0, 0.3], 'seed': [0, 1, 0]})
-    assert seeds_per_configuration(runs, ['parallel', 'seed']) == 1
-    rc = spearman(np.arange(8.0), np.arange(8.0) ** 2)
-    assert rc['rho'] == pytest.approx(1.0) and rc['n'] == 8 and rc['low'] == pytest.approx(1.0)   # a perfect ranking: an interval of one point
-    b = bootstrap_interval(pd.DataFrame({'v': np.arange(50.0)}), lambda d: d.v.mean(), rounds=200)
-    assert b['estimate'] == pytest.approx(24.5) and b['low'] < 24.5 < b['high']
+def test_rise_and_fall_measures_a_peak_inside_the_curve():
+    assert rise_and_fall(pd.Series([0.2, 0.6, 0.5])) == pytest.approx(0.1)    # the end holds most of the rise
+    assert rise_and_fall(pd.Series([0.6, 0.2, 0.1])) == 0.0
+    assert rise_and_fall(pd.Series([0.3])) == 0.0 and np.isnan(rise_and_fall(pd.Series(dtype=float)))
 
 
-def test_decision_margin_on_known_intervals():
-    firm = decision_margin({'low_above': 0.8}, 0.9, 0.86, 0.94, seeds=3)
-    assert firm['margin'] == pytest.approx(1.5) and not firm['fragile'] and firm['settle_seeds'] <= 3
-    straddling = decision_margin({'low_above': 0.8}, 0.82, 0.72, 0.92, seeds=3)
-    assert straddling['margin'] == pytest.approx(-0.8) and straddling['fragile'] and straddling['settle_seeds'] == 75
-    far = decision_margin({'high_below': 0}, 0.5, 0.4, 0.6, seeds=3)          # clearly not held: not fragile
-    assert far['margin'] == pytest.approx(-6.0) and not far['fragile']
-    assert np.isnan(decision_margin({'low_above': 0}, 0.1, np.nan, np.nan, seeds=1)['margin'])
+def test_accuracy_by_fact_type_reads_final_rows_of_one_split():
+    results = pd.DataFrame({'run': ['a', 'a', 'a', 'b', 'b'], 'final': [True, True, True, True, False],
+                            'split': ['test_cross', 'test_cross', 'test_in', 'test_cross', 'test_cross'],
+                            'fact_type': ['birth_city', 'birth_year', 'birth_city', 'birth_city', 'birth_year'],
+                            'accuracy': [0.2, 0.9, 1.0, 0.4, 0.0]})
+    wide = accuracy_by_fact_type(results, ['a', 'b'])
+    assert wide.loc['a'].to_dict() == {'birth_city': 0.2, 'birth_year': 0.9} and wide.loc['b', 'birth_city'] == 0.4
+    assert np.isnan(wide.loc['b', 'birth_year'])                               # b's year row is not final
+    assert accuracy_by_fact_type(results, ['a'], split='test_in').loc['a', 'birth_city'] == 1.0
+
+
+def test_early_unification_reads_the_last_evaluation_in_the_first_tenth():
+    steps = [0, 1, 3, 9, 30, 90]
+    results = pd.DataFrame({'run': 'r', 'step': steps, 'split': 'train', 'fact_type': 'all', 'unification': np.linspace(0, 1, 6)})
+    results = pd.concat([results, results.assign(split='test_in', unification=np.nan)])
+    early, step = early_unification(results)
+    assert step == 9 and early['r'] == pytest.approx(0.6)              # 9 is a tenth of 90
+    assert early_unification(results, fraction=0.5)[1] == 30
+    with pytest.raises(PetriError, match='fraction must be in'): early_unification(results, fraction=0)
+
+
+def test_unification_lead_compares_absolute_correlations():
+    runs = pd.DataFrame({'cross_lingual_accuracy': [0.1, 0.2, 0.3, 0.4], 'activation_unification': [0.4, 0.3, 0.2, 0.1],
+                         'probe_accuracy': [1.0, 1.0, 0.0, 0.0]})
+    r_probe = abs(np.corrcoef(runs.probe_accuracy, runs.cross_lingual_accuracy)[0, 1])
+    assert unification_lead(runs, 'probe_accuracy') == pytest.approx(1 - r_probe)     # a perfect negative r counts as perfect
+    assert unification_lead(runs, 'probe_accuracy', score='probe_accuracy') == 0
+
+
+def test_choosing_by_a_useless_score_does_not_lead_the_oracle():
+    rng = np.random.default_rng(1)
+    cross = rng.uniform(0, 1, 24)
+    pool = pd.DataFrame({'run': [f'r{i}' for i in range(24)], 'cross_lingual_accuracy': cross, 'activation_unification': cross,
+                         'gradient_unification': rng.uniform(0, 1, 24), 'in_language_accuracy': 1.0, 'parallel': 0.1,
+                         'cross_lingual_n': 200})
+    means = choice_means(pool, rounds=40)
+    assert choice_lead(means, 'unification (activation)', 'best (oracle)')(pool) == 0            # a perfect score is the oracle
+    assert choice_lead(means, 'best (oracle)', 'unification (gradient)')(pool) > 0
+    assert means(tuple(pool.run)) is means(tuple(pool.run))                                      # one selection per pool
+
+
+def test_seeds_per_configuration_reads_the_settings_of_a_run_table():
+    runs = pd.DataFrame({'run': list('abcde'), 'parallel': [0, 0, 0, 0.1, 0.1], 'seed': [0, 1, 2, 0, 1], 'data_seed': [0, 1, 2, 0, 1],
+                         'cross_lingual_accuracy': 0.5})
+    assert seeds_per_configuration(runs) == 2 and seeds_per_configuration(runs, ['seed']) == 5
+
+
+@pytest.fixture(scope='module')
+def smoke_run(tmp_path_factory):
+    return train(run_config('smoke', parallel=0.2), tmp_path_factory.mktemp('runs') / 'run', progress=False)
+
+
+def test_a_runs_confusion_curve_and_probe(smoke_run):
+    curve = confusion_curve(smoke_run)
+    assert set(curve.index) <= set(checkpoints(smoke_run)) - {0} and len(curve) > 0
+    assert ((curve >= 0) & (curve <= 1)).all()
+    assert 0 <= run_probe_accuracy(smoke_run) <= 1
