@@ -3,7 +3,8 @@ accuracy on each whole split, its final cross-lingual accuracy per fact type, it
 language feature's measures (`petri.features.run_measures`: MI of language and attribute, of tokens and language,
 and the footprints of language and fact identity in the final activations), written
 beside a JSON file with the command, date, commit and machine that produced it (and the commits the runs were
-trained at, from their provenance).
+trained at, from their provenance). Environment variables that choose the CPU's kernels (`KERNEL_VARIABLES`), when
+set, are written into the command: record a sweep under the same ones it was trained with.
 
     python experiments/record_sweep.py SPEC RUNS OUT.parquet
 """
@@ -26,6 +27,9 @@ def _commit() -> str:
     except (OSError, subprocess.CalledProcessError): return 'unknown'
 
 
+KERNEL_VARIABLES = ('ATEN_CPU_CAPABILITY', 'MKL_CBWR', 'MKL_ENABLE_INSTRUCTIONS', 'DNNL_MAX_CPU_ISA')
+
+
 def _machine() -> str:
     try: model = next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name'))
     except (OSError, StopIteration): model = platform.machine()
@@ -43,7 +47,8 @@ def record(spec_path, runs, out):
     table = table.join(pd.DataFrame([run_measures(p) for p in paths], index=table.index))
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
-    write_json({'command': f"petri sweep {spec_path} --out {runs}, then python {' '.join(sys.argv)}", 'sweep': spec.name,
+    kernels = ''.join(f"{k}={os.environ[k]} " for k in KERNEL_VARIABLES if os.environ.get(k))
+    write_json({'command': f"{kernels}petri sweep {spec_path} --out {runs}, then {kernels}python {' '.join(sys.argv)}", 'sweep': spec.name,
                 'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(), 'trained_at': trained,
                 'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
 

@@ -19,10 +19,10 @@ from .stats import pearson
 from .selection import run_settings, select_runs
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'ESTIMATES', 'SHADES', 'load_claims', 'criterion_text', 'judge', 'decision_margin',
-           'seeds_per_configuration', 'measurement', 'verdict_table', 'styled_verdicts', 'rise_and_fall',
-           'confusion_curve', 'accuracy_by_fact_type', 'early_unification', 'run_probe_accuracy', 'unification_lead',
-           'choice_means', 'choice_lead']
+__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'LEARNED', 'ESTIMATES', 'SHADES', 'load_claims', 'criterion_text', 'judge',
+           'decision_margin', 'seeds_per_configuration', 'learned_runs', 'measurement', 'verdict_table',
+           'styled_verdicts', 'rise_and_fall', 'confusion_curve', 'accuracy_by_fact_type', 'early_unification',
+           'run_probe_accuracy', 'unification_lead', 'choice_means', 'choice_lead', 'kernel_spread']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
@@ -110,6 +110,16 @@ def seeds_per_configuration(runs: pd.DataFrame, settings=None) -> int:
     settings = run_settings(runs) if settings is None else settings
     keys = [s for s in settings if s not in SEEDED]
     return int(runs.groupby(keys, dropna=False).size().min()) if keys else len(runs)
+
+# %% ../nbs/80_reproduction.ipynb #0e1f98e2
+LEARNED = 0.9   # whole-split in-language accuracy below which a run did not learn its facts (the claims file's rule)
+
+def learned_runs(runs: pd.DataFrame, in_language, floor: float = LEARNED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs of a run table that learned their facts (their whole-split in-language accuracy `in_language`, one
+    value per row, reaches `floor`) and the runs that did not."""
+    accuracy = np.asarray(in_language, dtype=float)
+    check(len(accuracy) == len(runs), f"{len(runs)} runs but {len(accuracy)} in-language accuracies")
+    return runs[accuracy >= floor], runs[~(accuracy >= floor)]
 
 # %% ../nbs/80_reproduction.ipynb #6551b676
 ESTIMATES = ('r', 'rho', 'mean', 'difference', 'estimate')   # the point estimate's name in each result of petri.stats
@@ -242,3 +252,14 @@ def choice_means(whole: pd.DataFrame, rounds: int = 200) -> Callable[[tuple], pd
 def choice_lead(means: Callable[[tuple], pd.Series], by: str, other: str) -> Callable[[pd.DataFrame], float]:
     "The statistic of a pool (a table of runs): how far the choice `by` one method leads the choice by `other` (`means` from `choice_means`)."
     return lambda pool: means(tuple(pool.run))[by] - means(tuple(pool.run))[other]
+
+# %% ../nbs/80_reproduction.ipynb #15f4a3d6
+def kernel_spread(a: pd.DataFrame, b: pd.DataFrame, columns=('in_language_accuracy', 'cross_lingual_accuracy',
+                  'activation_unification', 'gradient_unification')) -> pd.DataFrame:
+    """How far each of `columns` moves between two recordings `a` and `b` of the same runs (run tables, matched by
+    run id): the median and the largest absolute difference, and the runs compared, one row per column."""
+    both = a.set_index('run')[list(columns)].join(b.set_index('run')[list(columns)], rsuffix='_b', how='inner')
+    check(len(both), "the two recordings share no run")
+    rows = [{'measure': c, 'runs': int(d.notna().sum()), 'median_abs_difference': d.abs().median(), 'max_abs_difference': d.abs().max()}
+            for c in columns for d in [both[f'{c}_b'] - both[c]]]
+    return pd.DataFrame(rows)

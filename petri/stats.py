@@ -10,7 +10,7 @@ from .core import PetriError, check, check_seed, choose
 
 # %% auto #0
 __all__ = ['NAN', 'INTERVAL_METHODS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman', 'partial_correlation',
-           'mean_interval', 'paired_difference', 'bootstrap_interval', 'power', 'pairs_for_power']
+           'mean_interval', 'paired_difference', 'bootstrap_interval', 'power', 'pairs_for_power', 'share_interval']
 
 # %% ../nbs/02_stats.ipynb #4e51c73e
 NAN = float('nan')
@@ -147,3 +147,12 @@ def pairs_for_power(effect: float, sd: float, target: float = 0.8, confidence: f
     n = next((n for n in range(2, most + 1) if power(n, effect, sd, confidence) >= target), None)
     check(n is not None, f"more than {most:,} pairs for an effect of {effect} with spread {sd}")
     return n
+
+# %% ../nbs/02_stats.ipynb #cce0ec22
+def share_interval(k: int, n: int, confidence: float = 0.95) -> dict:
+    "The share k/n of runs (or cases) in which something happened, with its exact (Clopper-Pearson) interval."
+    check(isinstance(k, (int, np.integer)) and isinstance(n, (int, np.integer)) and 0 <= k <= n and n >= 1,
+          f"need whole numbers 0 <= k <= n with n >= 1, got k={k!r}, n={n!r}")
+    check_confidence(confidence)
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method='exact')
+    return {'share': k / n, 'low': float(ci.low), 'high': float(ci.high), 'n': int(n)}
