@@ -44,8 +44,8 @@ def record(spec_path, runs, out):
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
     write_json({'command': f"petri sweep {spec_path} --out {runs}, then python {' '.join(sys.argv)}", 'sweep': spec.name,
-                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(), 'trained_at': trained,
-                'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
+                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(),
+                'trained_at': trained, 'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
 
 
 if __name__ == '__main__':
