@@ -36,6 +36,8 @@ export: install
 	$(BIN)/nbdev_export
 
 test: install
+	# the linter first (ruff.toml): lines of at most 140 characters and the pyflakes rules, in modules and notebooks
+	$(BIN)/ruff check .
 	# notebooks run at the smoke scale under test; the book runs them at $(PRESET)
 	OMP_WAIT_POLICY=$(TEST_OMP) PETRI_PRESET=smoke $(BIN)/nbdev_test --n_workers 2 --do_print
 	OMP_WAIT_POLICY=$(TEST_OMP) $(BIN)/python -m pytest -q tests

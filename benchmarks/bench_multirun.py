@@ -52,7 +52,8 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--steps', type=int, default=3, help='training steps per run and round')
     ap.add_argument('--bf16-steps', type=int, default=1, help='training steps per run and round under bfloat16 autocast')
-    ap.add_argument('--out', help='also write the figures to this JSON file (e.g. results/bench-multirun-quick.json, which the training chapter reads)')
+    ap.add_argument('--out', help='also write the figures to this JSON file '
+                                  '(e.g. results/bench-multirun-quick.json, which the training chapter reads)')
     args = ap.parse_args()
     device, K = torch.device(args.device), args.k
     stacks = [int(s) for s in args.stacks.split(',')] if args.stacks else [CPU_STACK if device.type == 'cpu' else K]
@@ -112,8 +113,10 @@ def main():
     loops = {'plain HF loop, run after run': (plain_round, args.steps), 'plain HF loop, one model': (one_model_round, args.steps)}
     for size in stacks: loops[f'petri multi-run, stacks of {size}, float32'] = (lambda size=size: multi_round(size, args.steps), args.steps)
     if args.compile:
-        loops[f'petri multi-run, stacks of {stacks[0]}, float32, compiled'] = (lambda: multi_round(stacks[0], args.steps, compile=True), args.steps)
-    loops[f'petri multi-run, stacks of {stacks[0]}, bfloat16 autocast'] = (lambda: multi_round(stacks[0], args.bf16_steps, bf16=True), args.bf16_steps)
+        loops[f'petri multi-run, stacks of {stacks[0]}, float32, compiled'] = (
+            lambda: multi_round(stacks[0], args.steps, compile=True), args.steps)
+    loops[f'petri multi-run, stacks of {stacks[0]}, bfloat16 autocast'] = (
+        lambda: multi_round(stacks[0], args.bf16_steps, bf16=True), args.bf16_steps)
     times = {k: [] for k in loops}
     for name, (f, _) in loops.items():                       # warm up (and compile)
         t = time.perf_counter(); f(); sync()
@@ -127,7 +130,8 @@ def main():
           f"peak: {peak / 1e9:.0f} GFLOP/s (2048 x 2048 float32 matrix product)")
     print(f"{'':50s} {'examples/s':>10s} {'GFLOP/s':>8s} {'of peak':>8s} {'vs round robin':>15s} {'vs one model':>13s}")
     for name, r in rate.items():
-        print(f"{name:50s} {r:10.0f} {r * per_example / 1e9:8.1f} {r * per_example / peak:8.0%} {r / plain_rate:15.2f} {r / one_rate:13.2f}")
+        print(f"{name:50s} {r:10.0f} {r * per_example / 1e9:8.1f} {r * per_example / peak:8.0%} "
+              f"{r / plain_rate:15.2f} {r / one_rate:13.2f}")
     if args.out:
         write_results(args.out, {'preset': args.preset, 'runs': K, 'device': str(device), 'rounds': args.rounds, 'loss': args.loss,
                                  'flop_per_example': per_example, 'peak_flop_per_s': peak,

@@ -52,7 +52,8 @@ def main():
         for _ in range(args.plain_steps): step()
         per_step.append((time.perf_counter() - t) / args.plain_steps)
     plain_seconds = sum(s * n for s, n in zip(per_step, steps))
-    print(f"preset {args.preset}: {args.k} runs at parallel {args.parallel}, {sum(steps):,} steps of batch {tc.batch_size}; torch threads {torch.get_num_threads()}")
+    print(f"preset {args.preset}: {args.k} runs at parallel {args.parallel}, {sum(steps):,} steps of batch {tc.batch_size}; "
+          f"torch threads {torch.get_num_threads()}")
     print(f"petri sweep (compile {args.compile}), end to end: {sweep_seconds:.0f} s")
     print(f"plain HF loop, same steps, no evaluation: {plain_seconds:.0f} s ({1e3 * sum(per_step) / len(per_step):.1f} ms per step)")
     print(f"the sweep is {plain_seconds / sweep_seconds:.2f}x the plain loop")

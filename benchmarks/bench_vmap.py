@@ -76,7 +76,8 @@ def main():
     ap.add_argument('--loss', default='sequence', choices=('sequence', 'attribute'))
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--steps', type=int, default=3, help='training steps per run and round')
-    ap.add_argument('--out', help='also write the figures to this JSON file (e.g. results/bench-vmap-quick.json, which the multi-run chapter reads)')
+    ap.add_argument('--out', help='also write the figures to this JSON file '
+                                  '(e.g. results/bench-vmap-quick.json, which the multi-run chapter reads)')
     args = ap.parse_args()
     device, K = torch.device(args.device), args.k
     run, ds, data = preset_data(args.preset, device)
@@ -130,7 +131,8 @@ def main():
     loops = {'plain HF loop, run after run': (plain_state, plain_steps, lambda st, k: list(st[0][k].parameters())),
              f'petri multi_step, one stack of {K}': (petri_state, petri_steps, lambda st, k: [w[k] for w in st[0].weights]),
              'vmap(functional_call), backward': (lambda: VmapStack(models(), tc.lr, tc.weight_decay), vmap_steps, VmapStack.member),
-             'vmap(grad(functional_call))': (lambda: VmapStack(models(), tc.lr, tc.weight_decay, use_grad=True), vmap_steps, VmapStack.member)}
+             'vmap(grad(functional_call))': (lambda: VmapStack(models(), tc.lr, tc.weight_decay, use_grad=True), vmap_steps,
+                                             VmapStack.member)}
 
     # equivalence: two steps from the same initial weights, every run against the plain loop's
     trained = {}

@@ -21,7 +21,8 @@ KINDS = {  # the first kind whose words appear in an operator's name
     'loss': ('log_softmax', 'nll_loss', 'cross_entropy'),            # before softmax: '_log_softmax' holds '_softmax'
     'softmax (attention)': ('_softmax', 'softmax_backward'),
     'optimizer': ('_foreach', 'adam', 'lerp', 'addcdiv', 'addcmul'),
-    'copies and indexing': ('copy', 'index', 'embedding', 'gather', 'scatter', 'cat', 'stack', 'clone', 'contiguous', 'to_copy', 'fill', 'zero'),
+    'copies and indexing': ('copy', 'index', 'embedding', 'gather', 'scatter', 'cat', 'stack', 'clone', 'contiguous', 'to_copy',
+                            'fill', 'zero'),
 }
 
 def kind(name: str) -> str:
@@ -40,7 +41,8 @@ def main():
     positions, targets = data.sequence_targets()
     g = torch.Generator().manual_seed(0)
     batches = [torch.stack([torch.randperm(len(data.ids), generator=g)[:tc.batch_size] for _ in range(K)]) for _ in range(args.steps)]
-    stacks = {name: stack_runs([build_model(tc.model, ds.tokenizer, seed=k) for k in range(K)], tc, 10**6) for name in ('eager', 'compiled')}
+    stacks = {name: stack_runs([build_model(tc.model, ds.tokenizer, seed=k) for k in range(K)], tc, 10**6)
+              for name in ('eager', 'compiled')}
     forwards = {'eager': stacked_hidden, 'compiled': torch.compile(stacked_hidden, dynamic=False)}
     def steps(name):
         stack, opt, sched = stacks[name]
@@ -58,7 +60,8 @@ def main():
         if e.key.startswith('aten::'): spent[kind(e.key[6:])] = spent.get(kind(e.key[6:]), 0.0) + e.self_cpu_time_total / 1e6 / args.steps
     spent['outside operators (Python, dispatch, autograd)'] = max(0.0, profiled - sum(spent.values()))
     median = {name: statistics.median(v) for name, v in wall.items()}
-    print(f"preset {args.preset}: {K} runs stacked, batch {tc.batch_size}, sequence length {data.ids.shape[1]}, torch threads {torch.get_num_threads()}")
+    print(f"preset {args.preset}: {K} runs stacked, batch {tc.batch_size}, sequence length {data.ids.shape[1]}, "
+          f"torch threads {torch.get_num_threads()}")
     print(f"step: eager {median['eager'] * 1e3:.1f} ms, compiled forward {median['compiled'] * 1e3:.1f} ms "
           f"({median['eager'] / median['compiled']:.2f}x); under the profiler (eager) {profiled * 1e3:.1f} ms")
     for k, s in sorted(spent.items(), key=lambda kv: -kv[1]):

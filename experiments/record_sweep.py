@@ -48,9 +48,9 @@ def record(spec_path, runs, out):
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
     kernels = ''.join(f"{k}={os.environ[k]} " for k in KERNEL_VARIABLES if os.environ.get(k))
-    write_json({'command': f"{kernels}petri sweep {spec_path} --out {runs}, then {kernels}python {' '.join(sys.argv)}", 'sweep': spec.name,
-                'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'commit': _commit(), 'trained_at': trained,
-                'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
+    write_json({'command': f"{kernels}petri sweep {spec_path} --out {runs}, then {kernels}python {' '.join(sys.argv)}",
+                'sweep': spec.name, 'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()),
+                'commit': _commit(), 'trained_at': trained, 'petri': __version__, 'machine': _machine()}, Path(out).with_suffix('.json'))
 
 
 if __name__ == '__main__':

@@ -36,7 +36,8 @@ def _reader(kind: type, optional: bool):
     def read(text: str):
         if optional and text.lower() == 'none': return None
         try: return kind(text)
-        except ValueError: raise argparse.ArgumentTypeError(f"expected {kind.__name__}{' or none' if optional else ''}, got {text!r}") from None
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {kind.__name__}{' or none' if optional else ''}, got {text!r}") from None
     return read
 
 def add_settings(p: argparse.ArgumentParser, within: tuple = ()):

@@ -33,8 +33,10 @@ class DataConfig:
     def __post_init__(self):
         choose(self.tokenizer, TOKENIZERS, 'tokenizer')
         rows = self.kg.n_people * len(FACT_TYPES) * self.languages.n_templates * self.languages.n_languages
-        check(rows <= MAX_EXAMPLES, f"{self.kg.n_people:,} people with {self.languages.n_templates} templates in {self.languages.n_languages} "
-              f"languages make about {rows:,} examples; a dataset holds at most {MAX_EXAMPLES:,} (petri.config.MAX_EXAMPLES; raise it if you mean more)")
+        check(rows <= MAX_EXAMPLES,
+              f"{self.kg.n_people:,} people with {self.languages.n_templates} templates in {self.languages.n_languages} "
+              f"languages make about {rows:,} examples; a dataset holds at most {MAX_EXAMPLES:,} "
+              "(petri.config.MAX_EXAMPLES; raise it if you mean more)")
         cased = TOKENIZERS[self.tokenizer][1]
         if self.languages.cased != cased:
             object.__setattr__(self, 'languages', dataclasses.replace(self.languages, cased=cased))
@@ -81,7 +83,8 @@ class ModelConfig:
         for k in SHAPE:
             v = getattr(self, k)
             check(isinstance(v, int) and v > 0, f"model {k} must be a positive integer, got {v!r}")
-            check(v <= MAX_WIDTH[k], f"model {k} is {v:,}; petri's models have at most {MAX_WIDTH[k]:,} (petri.config.MAX_WIDTH; raise it if you mean more)")
+            check(v <= MAX_WIDTH[k], f"model {k} is {v:,}; petri's models have at most {MAX_WIDTH[k]:,} "
+                                     "(petri.config.MAX_WIDTH; raise it if you mean more)")
         check(self.heads % self.kv_heads == 0, f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         check(self.arch != 'pythia' or self.hidden % self.heads == 0,
               f"pythia needs hidden ({self.hidden}) divisible by heads ({self.heads})")
@@ -98,7 +101,8 @@ class ModelConfig:
         if self.rotary is not None:
             turned = int(self.hidden // self.heads * self.rotary)
             check(0 < self.rotary <= 1 and turned >= 2 and turned % 2 == 0,
-                  f"model rotary must be a share in (0, 1] that turns an even number of each head's {self.hidden // self.heads} dimensions, got {self.rotary!r}")
+                  f"model rotary must be a share in (0, 1] that turns an even number of each head's {self.hidden // self.heads} "
+                  f"dimensions, got {self.rotary!r}")
 
     def resolved(self, name: str):
         "Component `name` as this model has it: the value set, or the architecture's own (None where it lacks the component)."
@@ -149,10 +153,12 @@ class TrainConfig:
         check_number(self.min_delta, 'min_delta', zero_ok=True)
         check_seed(self.seed)
         check(isinstance(self.batch_size, int) and self.batch_size > 0, f"batch_size must be a positive integer, got {self.batch_size!r}")
-        check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0, f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
+        check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0,
+              f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
         choose(self.loss, LOSSES, 'loss')
         check(isinstance(self.evals, int) and self.evals >= 1, f"evals must be a positive integer, got {self.evals!r}")
-        check(self.eval_size is None or (isinstance(self.eval_size, int) and self.eval_size > 0), f"eval_size must be a positive integer or None, got {self.eval_size!r}")
+        check(self.eval_size is None or (isinstance(self.eval_size, int) and self.eval_size > 0),
+              f"eval_size must be a positive integer or None, got {self.eval_size!r}")
         choose(self.keep, KEEP, 'checkpoint policy')
         check(isinstance(self.patience, int) and self.patience >= 1, f"patience must be a positive integer, got {self.patience!r}")
         check_device(self.device)
@@ -197,7 +203,8 @@ def _settings(cfg, prefix: tuple = ()) -> dict:
         elif path not in DERIVED and path != ('dataset',): out[RENAMED.get(path, f.name)] = path
     return out
 
-SETTINGS = _settings(RunConfig()) | {'scale': ('train', 'model')}   # scale: a named shape of SCALES, keeping the architecture and its components
+# scale: a named shape of SCALES, keeping the architecture and its components
+SETTINGS = _settings(RunConfig()) | {'scale': ('train', 'model')}
 assert len(SETTINGS) == len(set(SETTINGS.values())), "two settings share a name"
 
 def setting_type(name: str) -> tuple[type, bool]:
@@ -235,7 +242,8 @@ def setting(cfg: RunConfig, name: str):
 
 def _replaced(cfg, changes: dict):
     "`cfg` with `changes` (field -> value, or field -> changes of a nested config), each config rebuilt once."
-    kw = {k: _replaced(getattr(cfg, k), v) if isinstance(v, dict) and dataclasses.is_dataclass(getattr(cfg, k)) else v for k, v in changes.items()}
+    kw = {k: _replaced(getattr(cfg, k), v) if isinstance(v, dict) and dataclasses.is_dataclass(getattr(cfg, k)) else v
+          for k, v in changes.items()}
     return dataclasses.replace(cfg, **kw)
 
 def configure(cfg: RunConfig, settings: dict, within: tuple = ()) -> RunConfig:
@@ -250,7 +258,8 @@ def configure(cfg: RunConfig, settings: dict, within: tuple = ()) -> RunConfig:
         choose(scale, SCALES, 'model scale')
         cfg = _replaced(cfg, {'train': {'model': {k: getattr(SCALES[scale], k) for k in SHAPE}}})
     kg = cfg.data.kg
-    if 'n_people' in settings and not {'n_first_names', 'n_last_names'} & set(settings) and kg.n_first_names * kg.n_last_names < settings['n_people']:
+    if ('n_people' in settings and not {'n_first_names', 'n_last_names'} & set(settings)
+            and kg.n_first_names * kg.n_last_names < settings['n_people']):
         settings |= {'n_first_names': None, 'n_last_names': None}     # the preset's names are too few: size them to the people
     changes = {}
     for name, value in settings.items():

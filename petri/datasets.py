@@ -33,7 +33,8 @@ class SplitConfig:
     language_ratio: float = 1.0     # monolingual people in language 0 per monolingual person of each other language
     n_test_templates: int = 1       # templates per monolingual fact held out for the in-language test
     train_size: int | None = None   # fixed training-set size; default: the size with no parallel data
-    variant: str = 'unaltered'      # unaltered, balanced (people added so each attribute is as common in every language), imbalanced (added to its commoner one) or repeated (parallel units told in one language, as often)
+    variant: str = 'unaltered'      # unaltered, balanced (people added so each attribute is as common in every language),
+                                    # imbalanced (added to its commoner one) or repeated (parallel units told in one language, as often)
     seed: int = 0                   # seed of the split
     parallel_unit: str = 'event'    # what is parallel or monolingual as a whole: an 'event' (two facts) or a 'person' (four)
     LEGACY_DEFAULTS: ClassVar[dict] = {'parallel_unit': 'person'}   # datasets saved before the field were split per person
@@ -177,7 +178,8 @@ def fact_id(examples: pd.DataFrame) -> np.ndarray:
     return (examples.person.astype(str) + ' ' + examples.fact_type).to_numpy()
 
 def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True) -> pd.Index:
-    "Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about `max_examples` of them."
+    """Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about
+    `max_examples` of them."""
     par = examples[(examples.split == 'train') & (examples.parallel | (not parallel_only))]
     facts = par[['person', 'fact_type']].drop_duplicates()
     if max_examples is not None and len(par) > max_examples:

@@ -13,7 +13,8 @@ from .core import PetriError, check, vacant, config_hash, to_dict, atomic_dir, r
 from .kg import KnowledgeGraph, make_kg
 from .languages import Languages, make_languages
 from .datasets import COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
-from .config import TOKENIZERS, DataConfig, data_config, dataset_config, preset_name
+from .config import TOKENIZERS, DataConfig, dataset_config
+from .config import data_config as data_config   # a re-export: chapters take it from here, with build_dataset
 
 # %% auto #0
 __all__ = ['SPLIT_MEANINGS', 'dataset_stats', 'dataset_card', 'build_dataset', 'Dataset', 'read_examples', 'load_dataset']
@@ -48,6 +49,7 @@ def dataset_card(cfg: DataConfig, ident: str, stats: dict) -> str:
     files = ''.join(f"  - split: {s}\n    path: {s}.parquet\n" for s in SPLITS)
     rows = ''.join(f"| `{s}` | {stats['examples'][s]:,} | {SPLIT_MEANINGS[s]} |\n" for s in SPLITS)
     sp, lang = cfg.split, cfg.languages
+    units = dict(event='events', person='people')[sp.parallel_unit]
     return f"""---
 configs:
 - config_name: default
@@ -73,7 +75,7 @@ One parquet file per split; each row also names its split in the column `split`.
 ## Config
 
 Config id `{ident}` (a hash of the config, which `config.json` holds): parallel fraction {sp.parallel} of the
-{dict(event='events', person='people')[sp.parallel_unit]}, language ratio {sp.language_ratio}, variant `{sp.variant}`, seed {sp.seed}, tokenizer
+{units}, language ratio {sp.language_ratio}, variant `{sp.variant}`, seed {sp.seed}, tokenizer
 `{cfg.tokenizer}` (vocabulary {stats['vocabulary']:,}). Of the {2 * cfg.kg.n_people:,} events, {stats['events']['parallel']:,} are
 parallel; a share of {stats['bridged_share']:.3f} of the people are bridged. `stats.json` holds these counts and the
 language-attribute mutual information; `kg.json` and `kg.parquet` the knowledge graph, `templates.json` the
@@ -101,7 +103,8 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
     out, ident = Path(out), config_hash(cfg)
     if (out/'config.json').exists():
         held = read_json(out/'config.json').get('id')
-        check(held == ident, f"{out} already holds a different dataset (id {held}, this config is {ident}); choose another output directory")
+        check(held == ident, f"{out} already holds a different dataset (id {held}, this config is {ident}); "
+                             "choose another output directory")
         return out
     check(vacant(out), f"{out} exists and is not a petri dataset directory")
     if kg is None: kg = make_kg(cfg.kg)

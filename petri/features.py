@@ -53,7 +53,8 @@ def footprints(hidden, examples: pd.DataFrame) -> dict:
     return {'language': footprint(flat, examples.language.to_numpy()), 'fact': footprint(flat, fact_id(examples))}
 
 def footprint_curve(run, max_examples: int = 1000) -> pd.DataFrame:
-    "The footprints of language and fact identity at every checkpoint of `run` after step 0, on one sample of its whole training facts: a row per step."
+    """The footprints of language and fact identity at every checkpoint of `run` after step 0, on one sample of its whole training
+    facts: a row per step."""
     steps = sorted(s for s in checkpoints(run) if s > 0)
     sample, acts = run_activations(run, steps, max_examples, parallel_only=False)
     return pd.DataFrame([{'step': s} | footprints(h, sample) for s, h in acts.items()])
@@ -75,7 +76,8 @@ def run_measures(run) -> dict:
     types) and how extractable (`token_mi`: bits) language is in its training set, and the footprints of language
     and fact identity in its final activations (`language_footprint`, `fact_footprint`)."""
     ds = run_dataset(run)
-    return ({'mi_language_attribute': float(language_attribute_mi(ds.examples).mean()), 'token_mi': token_language_mi(ds.examples, ds.tokenizer)}
+    return ({'mi_language_attribute': float(language_attribute_mi(ds.examples).mean()),
+             'token_mi': token_language_mi(ds.examples, ds.tokenizer)}
             | {f'{k}_footprint': v for k, v in run_footprints(run).items()})
 
 # %% ../nbs/50_features.ipynb #77cf7202

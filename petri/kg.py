@@ -32,7 +32,8 @@ def pseudo_words(n: int, rng: np.random.Generator, exclude=(), syllables=(2, 3))
     most half of the words that can exist are handed out, so that drawing stays fast (two tries per word at worst)."""
     taken = {w.lower() for w in exclude}
     most = sum((len(_CONSONANTS) * len(_VOWELS)) ** k for k in range(syllables[0], syllables[1] + 1)) // 2 - len(taken)
-    check(n <= most, f"cannot make {n:,} distinct made-up words: words of {syllables[0]} to {syllables[1]} syllables give at most {max(most, 0):,}")
+    check(n <= most, f"cannot make {n:,} distinct made-up words: "
+                     f"words of {syllables[0]} to {syllables[1]} syllables give at most {max(most, 0):,}")
     words = []
     while len(words) < n:
         k = rng.integers(syllables[0], syllables[1] + 1)

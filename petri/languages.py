@@ -44,7 +44,8 @@ class LanguageConfig:
         check(self.shared_within + self.shared_across <= 1, "shared_within + shared_across must not exceed 1")
         check(not self.cased or self.n_languages == 2, "cased templates need exactly 2 languages (lower and upper case)")
         check(self.pool_size is None or (isinstance(self.pool_size, int) and self.pool_size >= self.max_words),
-              f"pool_size must be an integer of at least max_words={self.max_words} (so a template's words can all come from a pool), got {self.pool_size!r}")
+              f"pool_size must be an integer of at least max_words={self.max_words} "
+              f"(so a template's words can all come from a pool), got {self.pool_size!r}")
 
 # %% ../nbs/11_languages.ipynb #39588e21
 @dataclass
@@ -81,7 +82,8 @@ def make_languages(cfg: LanguageConfig, kg: KnowledgeGraph) -> Languages:
     lengths = rng.integers(cfg.min_words, cfg.max_words + 1, size=(cfg.n_languages, len(FACT_TYPES), cfg.n_templates))
     reserved = set(CITIES) | set(kg.first_names) | set(kg.last_names)
     need = int(lengths.sum())
-    check(need <= 100_000, f"n_templates={cfg.n_templates} needs about {need:,} distinct filler words; petri makes at most 100,000 (fewer templates or words per template)")
+    check(need <= 100_000, f"n_templates={cfg.n_templates} needs about {need:,} distinct filler words; "
+                           "petri makes at most 100,000 (fewer templates or words per template)")
     pool = cfg.n_templates if cfg.pool_size is None else cfg.pool_size
     words = iter(pseudo_words(int(lengths.sum()) + pool * (1 + cfg.n_languages), rng, exclude=reserved))
     across = [next(words) for _ in range(pool)]

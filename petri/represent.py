@@ -146,7 +146,8 @@ def run_reps(run, pick, steps=None, reps=block_states):
 
 # %% ../nbs/30_represent.ipynb #7546556c
 def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth_city', 'death_city'), per_group: int = 6, **pick):
-    "Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`, and the examples."
+    """Cosine similarities of activation representations of parallel examples at checkpoint `step` (default: last) of `run`,
+    and the examples."""
     by_value = lambda ex: similarity_examples(ex, fact_types=fact_types, per_group=per_group, **pick).index
     examples, states = run_reps(run, by_value, step, partial(block_states, layers=layers))
     h = next(iter(states.values()))

@@ -66,7 +66,8 @@ def load_model(path, step: int | None = None, device='cpu'):
     check((path/'config.json').is_file() and (path/'model.safetensors').is_file(), f"no checkpoint at {path}")
     try:
         with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
-    except Exception as e: raise PetriError(f"corrupted checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    except Exception as e:
+        raise PetriError(f"corrupted checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 def load_trainer_state(path) -> dict:
     "The trainer state of the checkpoint directory `path`."
@@ -134,7 +135,8 @@ tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
 # petri model {config_hash(run)}
 
 A {_ARCH_NAMES[m.arch]} causal language model of {n_parameters(model):,} parameters ({m.layers} layer{'s' * (m.layers > 1)}, \
-hidden size {m.hidden}, {m.heads} attention heads{'; components set: ' + changed if changed else ''}), trained from scratch by [petri](https://github.com/petri-lab/petri) \
+hidden size {m.hidden}, {m.heads} attention heads{'; components set: ' + changed if changed else ''}), trained from scratch \
+by [petri](https://github.com/petri-lab/petri) \
 {__version__} on a synthetic dataset: the births and deaths (a year and a city each) of {kg.n_people:,} made-up people, \
 told in {lang.n_languages} made-up languages with {lang.n_templates} templates per fact and language. A research model \
 for one question: is a fact learned in one language recalled in the other?

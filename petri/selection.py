@@ -75,7 +75,8 @@ HEURISTICS = {'in-language test': 'in_language_accuracy', 'unification (activati
               'unification (gradient)': 'gradient_unification', 'most parallel data': 'parallel'}
 
 def whole_splits(runs: pd.DataFrame, run_dirs) -> pd.DataFrame:
-    "`runs` (a run table) with each split's accuracy, label probability and size on the whole split, from `summary.json` in `run_dirs` (one per row)."
+    """`runs` (a run table) with each split's accuracy, label probability and size on the whole split, from `summary.json` in
+    `run_dirs` (one per row)."""
     summaries = [read_json(Path(d)/'summary.json') for d in run_dirs]
     check(len(summaries) == len(runs), f"{len(runs)} runs but {len(summaries)} run directories")
     return runs.assign(**{f"{name}_{m}": [s[key][split] for s in summaries] for split, name in SPLIT_NAMES.items()
@@ -169,7 +170,8 @@ def select_checkpoints(results: pd.DataFrame) -> pd.DataFrame:
         if c.unification.isna().all(): continue
         c = c.sort_values('step')
         last_of = lambda s: c.step[s == s.max()].iloc[-1]
-        picks = {'unification-score+': last_of(c.unification_plus.fillna(-np.inf)), 'last best in-language': last_of(c.in_language_accuracy),
+        picks = {'unification-score+': last_of(c.unification_plus.fillna(-np.inf)),
+                 'last best in-language': last_of(c.in_language_accuracy),
                  'last': c.step.iloc[-1], 'best (oracle)': last_of(c.cross_lingual_accuracy)}
         for method, step in picks.items():
             rows.append({'run': run, 'method': method, 'step': int(step),

@@ -4,9 +4,11 @@
 
 # %% ../nbs/02_stats.ipynb #b0f846e5
 from __future__ import annotations
+import typing
 import numpy as np
 from scipy import stats
 from .core import PetriError, check, check_seed, choose
+if typing.TYPE_CHECKING: import pandas as pd    # for the annotations only: importing this module does not import pandas
 
 # %% auto #0
 __all__ = ['NAN', 'INTERVAL_METHODS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman', 'partial_correlation',

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
-from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path, read_json, read_parquet, read_yaml,
-                        runs_dir, to_dict, write_json, write_parquet)
+from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path,
+                        read_json, read_parquet, read_yaml, runs_dir, to_dict, write_json, write_parquet)
 from .config import PRESETS, RunConfig, check_device, preset_name, run_config, setting
 from .models import no_progress_bars
 from .train import resolve_device, train
@@ -32,7 +32,8 @@ ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
 SPEC_KEYS = ('name', 'preset', 'grid', 'seeds', 'settings', 'analysis', 'device', 'workers', 'cpus', 'gpus', 'group', 'compile', 'notebook')
 GROUP_SIZE = 16                                    # runs per group when `group` is true
 SEEDED = ('seed', 'data_seed')                     # what one of a spec's `seeds` sets: the model's initialization and the data split
-MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes (raise it if you mean more)
+MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes
+                                                   # (raise it if you mean more)
 
 @dataclass(frozen=True)
 class SweepSpec:
@@ -85,7 +86,8 @@ class SweepSpec:
 
 def _group_size(group) -> int:
     "The most runs per group that `group` (true, false or a positive integer) allows."
-    check(isinstance(group, bool) or (isinstance(group, int) and group >= 1), f"group must be true, false or a positive integer, got {group!r}")
+    check(isinstance(group, bool) or (isinstance(group, int) and group >= 1),
+          f"group must be true, false or a positive integer, got {group!r}")
     return GROUP_SIZE if group is True else 1 if group is False else group
 
 def _values(key: str, v) -> list:
@@ -177,7 +179,8 @@ def _record(run: Path, analysis: dict | None):
     if not (run/'results.parquet').exists(): write_parquet(run_record(run, analysis), run/'results.parquet')
 
 def perform_run(config: dict, run_dir, threads: int | None = None, analysis: dict | None = None) -> Path:
-    "Train, analyse (with `run_unification` settings `analysis`) and record the run of `config` (a `RunConfig` as a dictionary) in `run_dir`."
+    """Train, analyse (with `run_unification` settings `analysis`) and record the run of `config` (a `RunConfig` as a dictionary)
+    in `run_dir`."""
     with _quiet(threads):
         _restart_if_only_initialized(Path(run_dir))
         run = train(from_dict(RunConfig, config), run_dir, metrics=[unification_monitor()], progress=False)
@@ -191,7 +194,8 @@ def _skipped(out: Path, run: str, retry_failed: bool) -> dict | None:
     failed = out/'failed'/f'{run}.json'
     if failed.exists() and not retry_failed:
         record = read_json(failed)
-        return {'run': run, 'status': 'failed', 'error': record.get('error', f'(no error recorded in {failed})') if isinstance(record, dict) else f'(unreadable {failed})'}
+        error = record.get('error', f'(no error recorded in {failed})') if isinstance(record, dict) else f'(unreadable {failed})'
+        return {'run': run, 'status': 'failed', 'error': error}
     failed.unlink(missing_ok=True)
     (out/'failed'/f'{run}.ipynb').unlink(missing_ok=True)
     return None
@@ -222,7 +226,8 @@ def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | 
     draft = out/'.notebooks'/f'{run}.ipynb'
     draft.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pm.execute_notebook(notebook, draft, parameters={'config': config, 'run_dir': str(out/run), 'threads': threads, 'analysis': analysis},
+        pm.execute_notebook(notebook, draft,
+                            parameters={'config': config, 'run_dir': str(out/run), 'threads': threads, 'analysis': analysis},
                             progress_bar=False, cwd=str(Path(notebook).parent))
     except Exception:
         if draft.exists():
@@ -233,7 +238,8 @@ def _papermill(notebook: str, out: Path, run: str, config: dict, threads: int | 
 
 # %% ../nbs/40_sweep.ipynb #9cf9b27c
 def groups(runs: pd.DataFrame, size: int, parts: int = 1) -> list[list[str]]:
-    "The ids of `runs` (rows of `plan`) in groups of compatible runs: at most `size` per group, at least `parts` groups of a kind where there are enough runs."
+    """The ids of `runs` (rows of `plan`) in groups of compatible runs: at most `size` per group, at least `parts` groups of a
+    kind where there are enough runs."""
     out = []
     for _, ids in runs.groupby(runs.config.map(group_key), sort=False).run:
         n = max(math.ceil(len(ids) / size), min(parts, len(ids)))
@@ -251,7 +257,8 @@ def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | No
         start, error = time.perf_counter(), None
         with _quiet(threads):
             for run, _ in todo: _restart_if_only_initialized(out/run)
-            try: train_runs([from_dict(RunConfig, c) for _, c in todo], [out/r for r, _ in todo], metrics=[unification_monitor()], progress=False, compile=compile)
+            try: train_runs([from_dict(RunConfig, c) for _, c in todo], [out/r for r, _ in todo], metrics=[unification_monitor()],
+                            progress=False, compile=compile)
             except Exception as e: error = e
             for run, config in todo:
                 try:
@@ -279,11 +286,13 @@ def _local(tasks: list[dict], workers: int):
 def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
     "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs."
     try: import ray
-    except ImportError: raise PetriError("the ray engine needs Ray, an optional dependency: pip install 'petri-crosslingual[ray]'") from None
+    except ImportError:
+        raise PetriError("the ray engine needs Ray, an optional dependency: pip install 'petri-crosslingual[ray]'") from None
     own = not ray.is_initialized()
     if own:
         try: ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
-        except (ConnectionError, ValueError, RuntimeError) as e: raise PetriError(f"cannot reach a Ray cluster at {address}: {_error_line(e)}") from None
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            raise PetriError(f"cannot reach a Ray cluster at {address}: {_error_line(e)}") from None
     try:
         remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(execute_task)
         pending = {remote.remote(**t, threads=max(1, int(cpus))): t for t in tasks}
@@ -293,8 +302,10 @@ def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
             try: yield ray.get(done[0])
             except ray.exceptions.RayError as e:       # the worker died: record it, the runs resume when retried
                 error = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'the Ray task died'}"
-                out, lost = Path(t['out']), [(r, c) for r, c in zip(t['runs'], t['configs']) if not (Path(t['out'])/r/'results.parquet').exists()]
-                for run, config in lost: write_json({'run': run, 'error': error, 'traceback': '', 'config': config}, out/'failed'/f"{run}.json")
+                out = Path(t['out'])
+                lost = [(r, c) for r, c in zip(t['runs'], t['configs']) if not (out/r/'results.parquet').exists()]
+                for run, config in lost:
+                    write_json({'run': run, 'error': error, 'traceback': '', 'config': config}, out/'failed'/f"{run}.json")
                 yield [{'run': run, 'status': 'failed', 'error': error} for run, _ in lost]
     finally:
         if own: ray.shutdown()
@@ -340,7 +351,8 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
     check(not (out/'config.json').is_file(), f"{out} is a run directory; give the sweep a directory of its own")
-    if engine == 'local' and spec.device != 'cpu': resolve_device(spec.device)   # no GPU here: fail now, not at the first run (Ray workers check their own)
+    # no GPU here: fail now, not at the first run (Ray workers check their own)
+    if engine == 'local' and spec.device != 'cpu': resolve_device(spec.device)
     p = plan(spec)                                   # every run's config is checked before anything is written
     workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)

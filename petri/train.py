@@ -13,8 +13,8 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
-from .core import (choose, PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet, read_json,
-                        read_parquet)
+from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
+                        read_json, read_parquet)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import Dataset, build_dataset, load_dataset
@@ -35,7 +35,8 @@ def _check_dataset(path, data: DataConfig) -> Dataset:
     ds = load_dataset(path)
     check(ds.config.tokenizer == data.tokenizer,
           f"dataset {path} was built with the {ds.config.tokenizer!r} tokenizer, but the run asks for {data.tokenizer!r}")
-    check(ds.config == data, f"dataset {path} was built from another data config than the run's (id {ds.id}, the run's is {config_hash(data)})")
+    check(ds.config == data,
+          f"dataset {path} was built from another data config than the run's (id {ds.id}, the run's is {config_hash(data)})")
     return ds
 
 # %% ../nbs/21_train.ipynb #ccb469bf
@@ -75,7 +76,8 @@ def encode(dataset: Dataset, device='cpu') -> Tensors:
 
 # %% ../nbs/21_train.ipynb #ce25516d
 def target_logits(model, ids, positions=None, keep=None):
-    "Next-token logits at `positions` (B, A) of `ids` (B, T), or at all but the last position: (B, A, vocabulary); only the `keep` (B, A) ones if given: (kept, vocabulary)."
+    """Next-token logits at `positions` (B, A) of `ids` (B, T), or at all but the last position: (B, A, vocabulary); only the
+    `keep` (B, A) ones if given: (kept, vocabulary)."""
     hidden = model.base_model(input_ids=ids).last_hidden_state
     if positions is None: hidden = hidden[:, :-1]
     else: hidden = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
@@ -168,7 +170,8 @@ def resolve_device(device: str) -> torch.device:
     "The torch device for `device`, checking that it exists."
     if device.startswith('cuda'):
         check(torch.cuda.is_available(), f"device {device!r} requested but CUDA is not available on this machine; use --device cpu")
-        check(torch.device(device).index is None or torch.device(device).index < torch.cuda.device_count(), f"no GPU {device!r} on this machine")
+        check(torch.device(device).index is None or torch.device(device).index < torch.cuda.device_count(),
+              f"no GPU {device!r} on this machine")
     return torch.device(device)
 
 def _eval_index(examples: pd.DataFrame, size: int | None) -> np.ndarray:
@@ -329,8 +332,10 @@ class RunState:
         and write the summary, which marks the run finished."""
         seconds = time.perf_counter() - self.clock
         subset = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
-        summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped, 'seconds': round(seconds, 2)}
-                   | final_metrics(model, self.data) | {'subset_accuracy': subset.astype(float).to_dict(), 'subset_size': self.tc.eval_size})
+        summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped,
+                    'seconds': round(seconds, 2)}
+                   | final_metrics(model, self.data)
+                   | {'subset_accuracy': subset.astype(float).to_dict(), 'subset_size': self.tc.eval_size})
         save_checkpoint(self.out/'final', model, self.ds.tokenizer, card=model_card(self.run, summary, model))
         discard_resume(self.out)
         write_json(summary, self.out/'summary.json')

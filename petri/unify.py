@@ -80,7 +80,8 @@ def unification_plus(unification: float, in_language_accuracy: float) -> float:
 def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):
     "A training metric: the activation unification score of parallel training examples, overall and per fact type."
     from petri.unify import _monitored_unification   # the importable one (in this chapter's notebook, ours lives in __main__)
-    return partial(_monitored_unification, max_examples=max_examples, layers=layers, seed=seed)   # picklable: runs can train in other processes
+    # picklable: runs can train in other processes
+    return partial(_monitored_unification, max_examples=max_examples, layers=layers, seed=seed)
 
 def _monitored_unification(model, data, eval_index=None, *, max_examples: int, layers, seed: int) -> pd.DataFrame:
     chosen = parallel_sample(data.examples, max_examples, seed)

@@ -272,7 +272,8 @@ def test_broken_datasets_fail_before_the_run_exists(capsys, tmp_path, how, words
 def test_a_data_build_killed_by_sigkill_leaves_nothing_after_the_rerun(tmp_path):
     import os, signal, subprocess, sys, time
     out = tmp_path / 'd'
-    argv = [sys.executable, '-c', 'import sys; from petri.cli import main; sys.exit(main(sys.argv[1:]))', 'data', '--preset', 'quick', '--out', str(out)]
+    argv = [sys.executable, '-c', 'import sys; from petri.cli import main; sys.exit(main(sys.argv[1:]))',
+            'data', '--preset', 'quick', '--out', str(out)]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None and not any(p.name.endswith('.tmp') for p in tmp_path.iterdir()):
@@ -286,12 +287,12 @@ def test_a_data_build_killed_by_sigkill_leaves_nothing_after_the_rerun(tmp_path)
 
 def test_two_trainings_in_one_directory_are_refused(capsys, tmp_path):
     import subprocess, sys
-    from petri.core import locked
     out = tmp_path / 'run'
     argv = ['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]
     assert petri(capsys, *argv)[0] == 0
     (out / 'summary.json').unlink()                                                  # an interrupted run, to resume
-    holder = subprocess.Popen([sys.executable, '-c', f"from petri.core import locked; import time\nwith locked({str(out)!r}): print('held', flush=True); time.sleep(60)"],
+    holder = subprocess.Popen([sys.executable, '-c', f"from petri.core import locked; import time\n"
+                                                     f"with locked({str(out)!r}): print('held', flush=True); time.sleep(60)"],
                               stdout=subprocess.PIPE, text=True)
     try:
         holder.stdout.readline()                                                     # another process trains there now

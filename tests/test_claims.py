@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from petri.claims import (accuracy_by_fact_type, choice_lead, choice_means, confusion_curve, early_unification, load_claims,
-                          measurement, rise_and_fall, run_probe_accuracy, seeds_per_configuration, styled_verdicts,
-                          unification_lead, verdict_table)
+from petri.claims import (accuracy_by_fact_type, choice_lead, choice_means, confusion_curve, early_unification, measurement,
+                          rise_and_fall, run_probe_accuracy, seeds_per_configuration, styled_verdicts, unification_lead,
+                          verdict_table)
 from petri.config import run_config
-from petri.core import PetriError, project_path
+from petri.core import PetriError
 from petri.runs import checkpoints
 from petri.stats import mean_interval, paired_difference, pearson
 from petri.train import train

@@ -65,7 +65,8 @@ def test_parallel_units_use_every_template_of_both_languages(unit_dataset):
 
 @pytest.mark.parametrize('unit', UNITS)
 def test_train_size_does_not_depend_on_parallel_fraction(tmp_path, unit):
-    sizes = {p: load_dataset(build_dataset(data_config('smoke', parallel=p, parallel_unit=unit), tmp_path / str(p))).stats['examples']['train']
+    sizes = {p: load_dataset(build_dataset(data_config('smoke', parallel=p, parallel_unit=unit),
+                                           tmp_path / str(p))).stats['examples']['train']
              for p in (0.0, 0.3)}
     assert abs(sizes[0.3] - sizes[0.0]) / sizes[0.0] < 0.01
 

@@ -110,7 +110,8 @@ def test_vocab_overlap_by_hand():
     tok = _word_tokenizer()
     a, b = ['the cat sat', 'the cat'], ['the dog ran', 'a dog']   # {0, 1, 3} and {0, 2, 4, 5}: 'a' is <unk>
     table = vocab_overlap(tok, pd.DataFrame({'language': ['x', 'x', 'y', 'y'], 'sentence': a + b}))
-    assert table.set_index(['language_a', 'language_b']).jaccard.to_dict() == {('x', 'y'): pytest.approx(1 / 6), ('y', 'x'): pytest.approx(1 / 6)}
+    assert table.set_index(['language_a', 'language_b']).jaccard.to_dict() == {('x', 'y'): pytest.approx(1 / 6),
+                                                                                ('y', 'x'): pytest.approx(1 / 6)}
     same = vocab_overlap(tok, pd.DataFrame({'language': ['x', 'x', 'y', 'y'], 'sentence': a + list(reversed(a))}))
     assert same.jaccard.tolist() == [1.0, 1.0]
     assert vocab_overlap(tok, pd.DataFrame({'language': ['x', 'y'], 'sentence': ['cat', 'dog']})).jaccard.tolist() == [0.0, 0.0]

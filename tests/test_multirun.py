@@ -1,10 +1,10 @@
 "Runs trained together: the same run directories and results as runs trained alone, in sweeps too, and groups resume."
-import dataclasses, json
+import dataclasses
 from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import Interrupt, interrupting_at
-from petri.core import PetriError, read_json, read_parquet, to_dict
+from petri.core import PetriError, read_json, read_parquet
 from petri.multirun import train_runs
 from petri.sweep import load_spec, plan, run_sweep, sweep_status
 from petri.config import run_config
@@ -74,7 +74,8 @@ def test_sweep_in_groups_on_two_workers_gives_the_same_table(alone, tmp_path):
 
 @pytest.mark.parametrize('calls', [4 * 2 + 1, 4 * 2 + 3])
 def test_interrupted_group_resumes_in_the_sweep(alone, tmp_path, calls):
-    "Interrupted at an evaluation: every member at the same checkpoint (resumed together), or the first members one evaluation ahead (resumed apart)."
+    """Interrupted at an evaluation: every member at the same checkpoint (resumed together), or the first members one evaluation
+    ahead (resumed apart)."""
     spec, _, expected = alone
     p = plan(load_spec(spec))
     out = tmp_path/'out'
@@ -103,7 +104,8 @@ def test_runs_interrupted_alone_resume_together(tmp_path):
 
 def test_members_stopping_early_leave_the_group(tmp_path):
     "Members stop early at their own steps; the others go on, and every run matches the same run trained alone."
-    configs = [tiny(parallel=0.2, seed=s, n_people=100, epochs=8, evals=16, lr=3e-2, early_stop=True, patience=1, min_delta=0.02) for s in range(3)]
+    configs = [tiny(parallel=0.2, seed=s, n_people=100, epochs=8, evals=16, lr=3e-2, early_stop=True, patience=1, min_delta=0.02)
+               for s in range(3)]
     alone = [train(c, tmp_path/'alone'/str(i), progress=False) for i, c in enumerate(configs)]
     stopped = [read_json(a/'summary.json') for a in alone]
     assert len({s['steps'] for s in stopped}) > 1 and any(s['stopped_early'] for s in stopped), stopped   # the case under test
@@ -116,7 +118,8 @@ def test_members_stopping_early_leave_the_group(tmp_path):
 def test_bf16_runs_are_kept_apart(tmp_path):
     configs = [tiny(parallel=0.2, seed=s, precision='bf16') for s in (0, 1)]
     outs = train_runs(configs, [tmp_path/str(i) for i in range(2)], progress=False)
-    assert read_json(outs[0]/'config.json')['config']['train']['precision'] == 'bf16' and 'precision bf16' in (outs[0]/'train.log').read_text()
+    assert read_json(outs[0]/'config.json')['config']['train']['precision'] == 'bf16'
+    assert 'precision bf16' in (outs[0]/'train.log').read_text()
     m = metrics(outs[0])
     assert m.loss.notna().all() and m[m.split == 'train'].sort_values('step').loss.iloc[-1] < m[m.split == 'train'].loss.max()
     fp32 = dataclasses.replace(configs[0], train=dataclasses.replace(configs[0].train, precision='fp32'))
@@ -178,7 +181,8 @@ def test_a_group_resumed_apart_matches_the_uninterrupted_group(alone, tmp_path):
     assert len({max(checkpoints(out/r)) for r in p.run}) == 2                    # the case under test
     resumed = table(run_sweep(spec, out, progress=False))
     pd.testing.assert_frame_equal(resumed[KEYS + ['accuracy']], uninterrupted[KEYS + ['accuracy']])
-    for column, rtol in [('loss', 1e-6), ('label_prob', 1e-6), ('unification', 1e-3), ('activation_unification', 1e-3), ('gradient_unification', 1e-3)]:
+    for column, rtol in [('loss', 1e-6), ('label_prob', 1e-6), ('unification', 1e-3), ('activation_unification', 1e-3),
+                         ('gradient_unification', 1e-3)]:
         assert np.allclose(resumed[column], uninterrupted[column], rtol=rtol, atol=0, equal_nan=True), column
 
 

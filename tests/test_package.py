@@ -74,12 +74,15 @@ def test_sweeps_and_a_chapter_find_the_shipped_files(user):
     "The shipped smoke sweep by name; a sweep through the shipped experiment notebook; a chapter re-run by papermill."
     bin, home, env = user
     said = run(['petri', 'sweep', 'smoke', '--out', 'runs/smoke', '--workers', '1'], home, env)
-    assert said.splitlines()[-1].startswith('sweep book (spec ') and 'smoke.yml' in said.splitlines()[-1], said   # the table's name, and whence
-    notebook = run([bin / 'python', '-c', "from petri.core import project_path; print(project_path('experiments', 'run.ipynb'))"], home, env).strip()
+    # the table's name, and whence
+    assert said.splitlines()[-1].startswith('sweep book (spec ') and 'smoke.yml' in said.splitlines()[-1], said
+    notebook = run([bin / 'python', '-c', "from petri.core import project_path; print(project_path('experiments', 'run.ipynb'))"],
+                   home, env).strip()
     (home / 'one.yml').write_text("name: one\npreset: smoke\ngrid: {parallel: [0.2]}\nsettings: {epochs: 1, evals: 2, n_people: 60}\n"
                                   f"analysis: {{max_examples: 100, gradient_examples: 16}}\nnotebook: {notebook}\n")
     run(['petri', 'sweep', 'one.yml', '--out', 'runs/one'], home, env)
     assert list((home / 'runs' / 'one').glob('*/run.ipynb'))
     # the chapter reuses the smoke sweep above: runs_dir() is ./runs outside a checkout
-    run([bin / 'papermill', ROOT / 'nbs' / '41_selection.ipynb', 'selection.ipynb', '-p', 'preset', 'smoke', '--no-progress-bar'], home, env)
+    run([bin / 'papermill', ROOT / 'nbs' / '41_selection.ipynb', 'selection.ipynb', '-p', 'preset', 'smoke', '--no-progress-bar'],
+        home, env)
     assert (home / 'selection.ipynb').is_file()

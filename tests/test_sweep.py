@@ -136,7 +136,8 @@ def test_every_shipped_spec_loads_and_plans():
 
 
 def test_recorded_sweep_holds_each_run_once_with_its_measures_and_provenance(local_sweep, tmp_path):
-    "experiments/record_sweep.py writes one row per run (the chapters' final_runs table, plus the language feature's measures) and says what made it."
+    """experiments/record_sweep.py writes one row per run (the chapters' final_runs table, plus the language feature's measures)
+    and says what made it."""
     from petri.core import project_path
     from petri.features import run_measures
     spec, out, table = local_sweep
@@ -151,6 +152,6 @@ def test_recorded_sweep_holds_each_run_once_with_its_measures_and_provenance(loc
     assert dict(first[list(run_measures(out/first.run))]) == pytest.approx(run_measures(out/first.run))
     assert first.cross_lingual_accuracy == read_json(out/first.run/'summary.json')['accuracy']['test_cross']
     unfinished = write_spec(tmp_path/'three.yml', 'three', [0.1, 0.3])          # one run of it is not trained
-    done = subprocess.run([sys.executable, str(project_path('experiments', 'record_sweep.py')), str(unfinished), str(out), str(tmp_path/'x.parquet')],
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, str(project_path('experiments', 'record_sweep.py')), str(unfinished), str(out),
+                           str(tmp_path/'x.parquet')], capture_output=True, text=True)
     assert done.returncode == 2 and 'is not finished' in done.stderr and not (tmp_path/'x.parquet').exists()

@@ -105,7 +105,8 @@ def test_log_says_no_loss_before_the_first_step(finished):
 
 def test_summary_is_on_the_whole_splits(finished):
     summary, m = read_json(finished/'summary.json'), metrics(finished)
-    assert set(summary) == {'steps', 'epochs', 'stopped_early', 'seconds', 'accuracy', 'label_prob', 'examples', 'subset_accuracy', 'subset_size'}
+    assert set(summary) == {'steps', 'epochs', 'stopped_early', 'seconds', 'accuracy', 'label_prob', 'examples', 'subset_accuracy',
+                            'subset_size'}
     ds = load_dataset(finished/'data')
     whole = evaluate(load_model(finished/'final'), encode(ds)).query("fact_type == 'all'").set_index('split')
     assert summary['accuracy'] == whole.accuracy.to_dict() and summary['label_prob'] == pytest.approx(whole.label_prob.to_dict())
@@ -129,7 +130,8 @@ def test_final_model_directory(finished):
 def test_config_records_provenance(finished):
     import subprocess, transformers
     held = read_json(finished/'config.json')
-    assert held['versions'] == {'petri': train_module.__version__, 'torch': str(torch.__version__), 'transformers': transformers.__version__}
+    assert held['versions'] == {'petri': train_module.__version__, 'torch': str(torch.__version__),
+                                'transformers': transformers.__version__}
     head = subprocess.run(['git', '-C', str(Path(train_module.__file__).parent), 'rev-parse', 'HEAD'], capture_output=True, text=True)
     assert held['git_commit'] == (head.stdout.strip() if head.returncode == 0 else None)
     assert held['created'].endswith('+00:00') and held['config']['dataset'] is None
@@ -187,7 +189,8 @@ def test_a_relative_dataset_path_is_the_callers(tmp_path, monkeypatch):
 @pytest.mark.parametrize('components', [dict(tie_embeddings=False, final_softcap=0.0, attn_softcap=0.0),
                                         dict(arch='pythia', tie_embeddings=True, rotary=1.0, parallel_residual=False)])
 def test_a_run_with_other_components_loads_as_itself(tmp_path, components):
-    "A run whose architecture's components are switched: from_pretrained opens its final model, with the components, and it predicts as petri's."
+    """A run whose architecture's components are switched: from_pretrained opens its final model, with the components, and it
+    predicts as petri's."""
     from petri.train import predict
     run = train(smoke(epochs=1.0, **components), tmp_path/'run', progress=False)
     hf = AutoModelForCausalLM.from_pretrained(run/'final')
