@@ -45,6 +45,8 @@ test: install
 book: install
 	# -W: a warning fails the build (--keep-going lists them all first); tests/test_book_render.py builds the same way
 	PETRI_PRESET=$(PRESET) $(BIN)/jupyter-book build --all -W --keep-going .
+	# the reproduction chapter's verdicts, copied to results/ (and, at the quick preset, into the README's table)
+	PETRI_PRESET=$(PRESET) $(BIN)/python experiments/readme_results.py --preset $(PRESET)
 
 # always afresh: the point is what the registry serves today
 latest-venv:

@@ -9,7 +9,6 @@ build; `--check` (run by the tests) fails when the README's block is not the one
     python experiments/readme_results.py --check
 """
 import argparse, shutil, sys
-from pathlib import Path
 from petri.core import PetriError, check, project_path, read_json, runs_dir
 
 BEGIN = '<!-- reproduction results: written by experiments/readme_results.py, do not edit -->'
@@ -38,7 +37,8 @@ def block(summary: dict) -> str:
     for c in claims:
         other = (f"{c['other_arch']}: {_interval(c['other_estimate'], c['other_low'], c['other_high'])}, {c['other_verdict']}"
                  if c['other_arch'] else '')
-        lines.append(f"| `{c['id']}` ({c['source']}) | {c['arch']} | {_interval(c['estimate'], c['low'], c['high'])} | {_verdict(c)} | {other} |")
+        estimate = _interval(c['estimate'], c['low'], c['high'])
+        lines.append(f"| `{c['id']}` ({c['source']}) | {c['arch']} | {estimate} | {_verdict(c)} | {other} |")
     rates = '; '.join(f"{r['arch']} at {r['parallel']:.0%} {r['share']:.0%} [{r['low']:.0%}, {r['high']:.0%}]" for r in learning['rates'])
     lines += ['', f"Runs that did not learn their facts (in-language accuracy below 0.9): {learning['failed']} of the learning "
               f"sweep's {learning['runs']} runs ({rates}); the rule of `experiments/claims.yml` left {len(summary['left_out'])} run(s) "
@@ -68,7 +68,8 @@ def main(argv=None):
               f"README.md's results are not those of {recorded}: run python experiments/readme_results.py")
         return
     built = runs_dir(a.preset) / 'reproduction.json'
-    check(built.is_file(), f"no reproduction summary at {built}: build the book at the {a.preset} preset first (make book PRESET={a.preset})")
+    check(built.is_file(), f"no reproduction summary at {built}: build the book at the {a.preset} preset first "
+                           f"(make book PRESET={a.preset})")
     target = project_path('results', f'reproduction-{a.preset}.json')
     shutil.copyfile(built, target)
     if a.preset == README_PRESET: readme.write_text(readme_with(readme.read_text(), block(read_json(target))))

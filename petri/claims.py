@@ -48,7 +48,8 @@ def _check_claim(row, where: str):
     check(not bad, f"{name}: unknown criterion key(s) {', '.join(bad)}; known: {', '.join(CRITERIA)}")
     check(all(_number(v) for v in crit.values()), f"{name}: criterion values must be numbers, got {crit}")
     seeds = row['min_seeds']
-    check(isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1, f"{name}: min_seeds must be a positive integer, got {seeds!r}")
+    check(isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1,
+          f"{name}: min_seeds must be a positive integer, got {seeds!r}")
     learned = row.get('min_learned', 0)
     check(_number(learned) and 0 <= learned <= 1, f"{name}: min_learned must be an accuracy between 0 and 1, got {learned!r}")
 
@@ -175,7 +176,8 @@ def _shown(m) -> str:
     if not np.isfinite(m.estimate): text = 'no value'
     elif np.isfinite(m.low) and np.isfinite(m.high): text = f"<b>{m.estimate:.3f}</b> [{m.low:.3f}, {m.high:.3f}]"
     else: text = f"<b>{m.estimate:.3f}</b> (no interval)"
-    text += (f", p = {m.p:.2g}" if np.isfinite(m.p) else '') + f"<br>{m.runs} runs, {m.seeds} seed{'s' if m.seeds != 1 else ''} per configuration"
+    text += (f", p = {m.p:.2g}" if np.isfinite(m.p) else '')
+    text += f"<br>{m.runs} runs, {m.seeds} seed{'s' if m.seeds != 1 else ''} per configuration"
     return text + (f"<br><small>{html.escape(m.note)}</small>" if m.note else '')
 
 SHADES = {'held': 'background-color: #d9f2d9', 'not held': 'background-color: #f8d7d7', 'untested': 'color: #666666'}
@@ -229,7 +231,8 @@ def early_unification(results: pd.DataFrame, fraction: float = 0.1) -> tuple[pd.
 
 # %% ../nbs/80_reproduction.ipynb #2a3b76b0
 def run_probe_accuracy(path) -> float:
-    "Cross-validated accuracy of a language probe (`petri.features.language_probe_accuracy`) on the final activations of the run's parallel training facts."
+    """Cross-validated accuracy of a language probe (`petri.features.language_probe_accuracy`) on the final activations
+    of the run's parallel training facts."""
     examples, acts = run_activations(path)
     h = acts[max(acts)]
     return language_probe_accuracy(h.reshape(len(h), -1), examples.language.to_numpy(), fact_id(examples))
@@ -250,7 +253,8 @@ def choice_means(whole: pd.DataFrame, rounds: int = 200) -> Callable[[tuple], pd
     return means
 
 def choice_lead(means: Callable[[tuple], pd.Series], by: str, other: str) -> Callable[[pd.DataFrame], float]:
-    "The statistic of a pool (a table of runs): how far the choice `by` one method leads the choice by `other` (`means` from `choice_means`)."
+    """The statistic of a pool (a table of runs): how far the choice `by` one method leads the choice by `other`
+    (`means` from `choice_means`)."""
     return lambda pool: means(tuple(pool.run))[by] - means(tuple(pool.run))[other]
 
 # %% ../nbs/80_reproduction.ipynb #15f4a3d6

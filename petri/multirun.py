@@ -15,14 +15,13 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm import tqdm
 from transformers import Gemma2ForCausalLM, GPTNeoXForCausalLM, PreTrainedModel
 from transformers.activations import ACT2FN
 
 # %% auto #0
 __all__ = ['CPU_STACK', 'COMPILED_SHAPES', 'StackedLM', 'stacked_hidden', 'stacked_logits', 'stacked_loss', 'multi_step',
-           'member_optimizer_state', 'stack_optimizer_states', 'stack_runs', 'group_key', 'train_runs',
-           'StackedTraining']
+           'member_optimizer_state', 'stack_optimizer_states', 'stack_runs', 'group_key', 'StackedTraining',
+           'train_runs']
 
 # %% ../nbs/22_multirun.ipynb #ce6918c7
 _SETTINGS = ('hidden_activation', 'hidden_act', 'rms_norm_eps', 'layer_norm_eps', 'attn_logit_softcapping', 'final_logit_softcapping',
@@ -34,7 +33,8 @@ class StackedLM(nn.Module):
     def __init__(self, models: Sequence[PreTrainedModel]):
         super().__init__()
         first = models[0]
-        check(isinstance(first, (Gemma2ForCausalLM, GPTNeoXForCausalLM)), f"cannot stack {type(first).__name__}; petri stacks Gemma-2 and GPT-NeoX")
+        check(isinstance(first, (Gemma2ForCausalLM, GPTNeoXForCausalLM)),
+              f"cannot stack {type(first).__name__}; petri stacks Gemma-2 and GPT-NeoX")
         shape = lambda m: ([(n, p.shape) for n, p in m.named_parameters()], [getattr(m.config, k, None) for k in _SETTINGS])
         check(all(type(m) is type(first) and shape(m) == shape(first) for m in models), "stacked models need one architecture and shape")
         self.arch, self.config = ('gemma2' if isinstance(first, Gemma2ForCausalLM) else 'pythia'), first.config
@@ -82,7 +82,8 @@ def _rotate(x, cos, sin):
     r = cos.shape[-1]
     rot, rest = (x, None) if r == x.shape[-1] else (x[..., :r], x[..., r:])
     # rotate_half(x)·sin, with the halves swapped by one flip and the sign moved onto sin
-    out = torch.addcmul(rot * cos, rot.unflatten(-1, (2, r // 2)).flip(-2).flatten(-2), torch.cat((-sin[..., :r // 2], sin[..., r // 2:]), -1))
+    out = torch.addcmul(rot * cos, rot.unflatten(-1, (2, r // 2)).flip(-2).flatten(-2),
+                        torch.cat((-sin[..., :r // 2], sin[..., r // 2:]), -1))
     return out if rest is None else torch.cat((out, rest), -1)
 
 def _attention(q, k, v, scaling, softcap):
@@ -120,10 +121,12 @@ def _pythia_layer(m: StackedLM, i: int, x, shape, cos, sin):
     qkv = _linear(h, w('attention.query_key_value'), w('attention.query_key_value', 'bias'))
     q, k, v = qkv.view(K * B, T, heads, 3 * d).transpose(1, 2).chunk(3, -1)
     o = _attention(_rotate(q, cos, sin).unsqueeze(2), _rotate(k, cos, sin), v, d ** -0.5, None)
-    o = _linear(o.view(K, B, heads, T, d).permute(0, 1, 3, 2, 4).reshape(K, B * T, heads * d), w('attention.dense'), w('attention.dense', 'bias'))
+    o = _linear(o.view(K, B, heads, T, d).permute(0, 1, 3, 2, 4).reshape(K, B * T, heads * d),
+                w('attention.dense'), w('attention.dense', 'bias'))
     if not c.use_parallel_residual: x, o = x + o, 0        # the MLP reads the attention's output, not the layer's input
     h = _layer_norm(x, w('post_attention_layernorm'), w('post_attention_layernorm', 'bias'), c.layer_norm_eps)
-    h = _linear(m.act(_linear(h, w('mlp.dense_h_to_4h'), w('mlp.dense_h_to_4h', 'bias'))), w('mlp.dense_4h_to_h'), w('mlp.dense_4h_to_h', 'bias'))
+    h = _linear(m.act(_linear(h, w('mlp.dense_h_to_4h'), w('mlp.dense_h_to_4h', 'bias'))),
+                w('mlp.dense_4h_to_h'), w('mlp.dense_4h_to_h', 'bias'))
     return h + o + x
 
 def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
@@ -149,7 +152,8 @@ def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
 def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
     "Each member's output layer (with Gemma-2's soft-capping) on its hidden states (K, ..., H): (K, ..., vocabulary)."
     K, H = len(hidden), hidden.shape[-1]
-    logits = soft_cap(torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2)), getattr(m.config, 'final_logit_softcapping', None))
+    logits = soft_cap(torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2)),
+                      getattr(m.config, 'final_logit_softcapping', None))
     return logits.view(*hidden.shape[:-1], -1)
 
 # %% ../nbs/22_multirun.ipynb #e86e9c33
@@ -208,53 +212,7 @@ def group_key(cfg: RunConfig) -> str:
     data = dataclasses.replace(cfg.data, split=dataclasses.replace(cfg.data.split, parallel=0.0, seed=0))
     return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=0), data=data, dataset=None))
 
-def _together(s: RunState) -> tuple:
-    "What runs must share to train as one group: the key of their configs, the shapes of their data and where they start."
-    shapes = (len(s.ds.tokenizer), tuple(s.data.ids.shape[1:]), None if s.positions is None else tuple(s.positions.shape[1:]), len(s.train_idx))
-    return group_key(s.run), shapes, s.step, s.resume is None
-
-def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (),
-               progress: bool = True, stack: int | None = None, compile: bool = False,
-               workers=1) -> list[Path]:
-    """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
-    would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
-    GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked forward pass with `torch.compile` (groups of one
-    included). With several `workers` (or 'auto'), the groups, split if there are fewer groups than workers, train
-    in that many processes (`metrics` must then be picklable). Returns the run directories."""
-    outs = [Path(o) for o in outs]
-    check(len(sources) == len(outs), f"{len(sources)} runs but {len(outs)} run directories")
-    check(len({o.resolve() for o in outs}) == len(outs), "two runs share a run directory")
-    check(stack is None or (isinstance(stack, int) and stack >= 1), f"stack must be a positive integer, got {stack!r}")
-    workers = n_workers(workers)
-    prepared = [prepare_run(source, out, train_cfg) for source, out in zip(sources, outs)]
-    groups: dict[tuple, list[tuple[int, RunState]]] = {}
-    for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
-        if (out/'summary.json').exists(): continue
-        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics)
-        groups.setdefault(_together(state), []).append((i, state))
-    if workers > 1 and sum(map(len, groups.values())) > 1:
-        parts = math.ceil(workers / len(groups))
-        jobs = [[i for i, _ in members[k::min(parts, len(members))]] for members in groups.values() for k in range(min(parts, len(members)))]
-        jobs = [{'sources': [sources[i] for i in job], 'outs': [outs[i] for i in job], 'train_cfg': train_cfg, 'metrics': metrics,
-                 'stack': stack, 'compile': compile} for job in jobs]
-        from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
-        for _ in in_processes(_train_in_process, jobs, workers): pass
-        return outs
-    with ExitStack() as held:                     # no other process trains in these directories meanwhile
-        held.enter_context(torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES))
-        for members in groups.values():
-            for _, state in members: held.enter_context(locked(state.out, wait=False))
-        for members in groups.values():
-            states = [state for _, state in members]
-            size = stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states))
-            train_loop(Training(states) if len(states) == 1 and not compile else StackedTraining(states, size, compile), progress)
-    return outs
-
-def _train_in_process(threads: int, **job):
-    "`train_runs` of one job in a worker process with `threads` torch threads."
-    torch.set_num_threads(threads)
-    train_runs(**job, progress=False)
-
+# %% ../nbs/22_multirun.ipynb #ddd82af6
 def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> list:
     """Consecutive stacks of `models`, each with its optimizer and schedule: as few as stacks of at most `size` allow,
     of sizes that differ by at most one (nine runs with `size` 4 are 3 + 3 + 3, not 4 + 4 + 1: one compiled shape,
@@ -263,6 +221,7 @@ def _stacks(models, cfg: TrainConfig, total: int, trainer_states, size: int) -> 
     ends = [len(models) * (j + 1) // n for j in range(n)]
     return [stack_runs(models[a:b], cfg, total, trainer_states and trainer_states[a:b]) for a, b in zip([0] + ends[:-1], ends)]
 
+# %% ../nbs/22_multirun.ipynb #2d0d4501
 class StackedTraining(Training):
     "Runs trained together: their `RunState`s, their models, and their weights in stacks (each with its optimizer)."
     def __init__(self, states: list[RunState], size: int, compile: bool = False):
@@ -308,3 +267,52 @@ class StackedTraining(Training):
                                          targets[part], self.forward))
         return torch.cat(losses)
 
+# %% ../nbs/22_multirun.ipynb #f57b61c0
+def _together(s: RunState) -> tuple:
+    "What runs must share to train as one group: the key of their configs, the shapes of their data and where they start."
+    shapes = (len(s.ds.tokenizer), tuple(s.data.ids.shape[1:]), None if s.positions is None else tuple(s.positions.shape[1:]),
+              len(s.train_idx))
+    return group_key(s.run), shapes, s.step, s.resume is None
+
+def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (),
+               progress: bool = True, stack: int | None = None, compile: bool = False,
+               workers=1) -> list[Path]:
+    """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
+    would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
+    GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked forward pass with `torch.compile` (groups of one
+    included). With several `workers` (or 'auto'), the groups, split if there are fewer groups than workers, train
+    in that many processes (`metrics` must then be picklable). Returns the run directories."""
+    outs = [Path(o) for o in outs]
+    check(len(sources) == len(outs), f"{len(sources)} runs but {len(outs)} run directories")
+    check(len({o.resolve() for o in outs}) == len(outs), "two runs share a run directory")
+    check(stack is None or (isinstance(stack, int) and stack >= 1), f"stack must be a positive integer, got {stack!r}")
+    workers = n_workers(workers)
+    prepared = [prepare_run(source, out, train_cfg) for source, out in zip(sources, outs)]
+    groups: dict[tuple, list[tuple[int, RunState]]] = {}
+    for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
+        if (out/'summary.json').exists(): continue
+        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics)
+        groups.setdefault(_together(state), []).append((i, state))
+    if workers > 1 and sum(map(len, groups.values())) > 1:
+        parts = math.ceil(workers / len(groups))
+        jobs = [[i for i, _ in members[k::min(parts, len(members))]]
+                for members in groups.values() for k in range(min(parts, len(members)))]
+        jobs = [{'sources': [sources[i] for i in job], 'outs': [outs[i] for i in job], 'train_cfg': train_cfg, 'metrics': metrics,
+                 'stack': stack, 'compile': compile} for job in jobs]
+        from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
+        for _ in in_processes(_train_in_process, jobs, workers): pass
+        return outs
+    with ExitStack() as held:                     # no other process trains in these directories meanwhile
+        held.enter_context(torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES))
+        for members in groups.values():
+            for _, state in members: held.enter_context(locked(state.out, wait=False))
+        for members in groups.values():
+            states = [state for _, state in members]
+            size = stack or (CPU_STACK if states[0].device.type == 'cpu' else len(states))
+            train_loop(Training(states) if len(states) == 1 and not compile else StackedTraining(states, size, compile), progress)
+    return outs
+
+def _train_in_process(threads: int, **job):
+    "`train_runs` of one job in a worker process with `threads` torch threads."
+    torch.set_num_threads(threads)
+    train_runs(**job, progress=False)

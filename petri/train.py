@@ -164,8 +164,6 @@ def final_metrics(model, data: Tensors) -> dict:
             for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))}
 
 # %% ../nbs/21_train.ipynb #b27df9ff
-RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
-
 def resolve_device(device: str) -> torch.device:
     "The torch device for `device`, checking that it exists."
     if device.startswith('cuda'):
@@ -174,23 +172,27 @@ def resolve_device(device: str) -> torch.device:
               f"no GPU {device!r} on this machine")
     return torch.device(device)
 
+# %% ../nbs/21_train.ipynb #b48735a1
 def _eval_index(examples: pd.DataFrame, size: int | None) -> np.ndarray:
     "A fixed random subset of at most `size` examples per split (the same for every run on a dataset)."
     rng = np.random.default_rng(0)
     parts = [np.flatnonzero(examples.split.to_numpy() == s) for s in SPLITS]
     return np.sort(np.concatenate([p if size is None or len(p) <= size else rng.choice(p, size, replace=False) for p in parts]))
 
+# %% ../nbs/21_train.ipynb #5f9604ac
 def _epoch_order(n: int, seed: int, epoch: int, device) -> torch.Tensor:
     "The order of training examples in `epoch`: a permutation that depends only on the seed and the epoch."
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g).to(device)
 
+# %% ../nbs/21_train.ipynb #91255f42
 def _plateaued(history: pd.DataFrame, cfg: TrainConfig, steps_per_epoch: int) -> bool:
     "Whether train and in-language accuracy moved less than `min_delta` over the last `patience` evaluations."
     acc = history[(history.fact_type == 'all') & history.split.isin(['train', 'test_in']) & (history.step >= steps_per_epoch)]
     acc = acc.pivot(index='step', columns='split', values='accuracy').tail(cfg.patience + 1)
     return len(acc) > cfg.patience and bool(((acc.max() - acc.min()) < cfg.min_delta).all())
 
+# %% ../nbs/21_train.ipynb #5ea049ce
 def _log(run: Path, line: str):
     with open(run/'train.log', 'a') as f: f.write(time.strftime('%Y-%m-%d %H:%M:%S ') + line + '\n')
 
@@ -230,6 +232,8 @@ def create_run_dir(run: RunConfig, ds: Dataset | None, out: Path) -> Dataset:
     return ds if ds is not None else _check_dataset(out/'data', run.data)
 
 # %% ../nbs/21_train.ipynb #28def7f1
+RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evaluations' checkpoints count too)
+
 class RunState:
     "A run in training: its directory, data, batch order, evaluation schedule, metric history and clock."
     def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = ()):
