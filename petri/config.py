@@ -13,10 +13,10 @@ from .languages import LanguageConfig
 from .datasets import SplitConfig, UNITS, VARIANTS
 
 # %% auto #0
-__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'COMPONENTS', 'SCALES', 'LOSSES', 'KEEP',
-           'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES', 'SETTINGS', 'DataConfig', 'dataset_config',
-           'ModelConfig', 'check_device', 'TrainConfig', 'RunConfig', 'preset_name', 'setting_type', 'typed', 'setting',
-           'configure', 'run_config', 'data_config', 'model_config', 'setting_help']
+__all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'MAX_PARAMETERS', 'COMPONENTS', 'SCALES',
+           'LOSSES', 'MAX_STEPS', 'KEEP', 'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES', 'SETTINGS',
+           'DataConfig', 'dataset_config', 'ModelConfig', 'check_device', 'TrainConfig', 'RunConfig', 'preset_name',
+           'setting_type', 'typed', 'setting', 'configure', 'run_config', 'data_config', 'model_config', 'setting_help']
 
 # %% ../nbs/14_config.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
@@ -54,6 +54,8 @@ ARCHITECTURES = ('gemma2', 'pythia')
 SHAPE = ('hidden', 'intermediate', 'layers', 'heads', 'kv_heads', 'head_dim')
 # a bound on a model's memory before any is allocated: 16 times the widths of the study's 10x model
 MAX_WIDTH = {'hidden': 4096, 'intermediate': 16384, 'layers': 256, 'heads': 128, 'kv_heads': 128, 'head_dim': 1024}
+# and on the whole: 16 GB to train in float32 with AdamW (weights, gradients and two moments), 60 times the 10x model
+MAX_PARAMETERS = 1_000_000_000
 # component -> its type, the architectures that have it, and each one's own value (the library's default)
 COMPONENTS = {'tie_embeddings': (bool, ARCHITECTURES, {'gemma2': True, 'pythia': False}),
               'final_softcap': (float, ('gemma2',), {'gemma2': 30.0}),
@@ -85,6 +87,9 @@ class ModelConfig:
             check(isinstance(v, int) and v > 0, f"model {k} must be a positive integer, got {v!r}")
             check(v <= MAX_WIDTH[k], f"model {k} is {v:,}; petri's models have at most {MAX_WIDTH[k]:,} "
                                      "(petri.config.MAX_WIDTH; raise it if you mean more)")
+        n = self.layers * (4 * self.hidden * self.heads * self.head_dim + 3 * self.hidden * self.intermediate)   # an upper estimate
+        check(n <= MAX_PARAMETERS, f"the model would have about {n:,} weights (about {16 * n / 1e9:,.0f} GB to train with AdamW); "
+                                   f"petri's models have at most {MAX_PARAMETERS:,} (petri.config.MAX_PARAMETERS; raise it if you mean more)")
         check(self.heads % self.kv_heads == 0, f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         check(self.arch != 'pythia' or self.hidden % self.heads == 0,
               f"pythia needs hidden ({self.hidden}) divisible by heads ({self.heads})")
@@ -118,6 +123,7 @@ SCALES = {
 
 # %% ../nbs/14_config.ipynb #25ec3750
 LOSSES = ('attribute', 'sequence')
+MAX_STEPS = 10_000_000   # a bound on a run's time: 160 times the paper preset's 62,500 steps
 KEEP = ('all', 'last')
 PRECISIONS = ('fp32', 'bf16')
 
@@ -170,6 +176,14 @@ class RunConfig:
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     dataset: str | None = None       # None: the dataset is built into the run directory
+
+    def __post_init__(self):
+        lang = self.data.languages
+        examples = self.data.kg.n_people * len(FACT_TYPES) * lang.n_templates * lang.n_languages   # an upper estimate
+        steps = math.ceil(self.train.epochs * examples / self.train.batch_size)
+        check(steps <= MAX_STEPS, f"{self.train.epochs:g} epochs of about {examples:,} examples in batches of {self.train.batch_size} "
+                                  f"make about {steps:,} steps; a run takes at most {MAX_STEPS:,} (petri.config.MAX_STEPS; raise it if "
+                                  "you mean more)")
 
 # %% ../nbs/14_config.ipynb #6b33c94a
 PRESETS = {

@@ -6,7 +6,8 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers
 from .config import RunConfig, TrainConfig
-from .train import IGNORE, RunState, Training, create_run_dir, make_optimizer, optimizer_step, prepare_run, soft_cap, train_loop
+from .train import (IGNORE, RESUME_EVERY, RunState, Training, create_run_dir, make_optimizer, optimizer_step, prepare_run, soft_cap,
+                         train_loop)
 import copy, dataclasses, math
 import pandas as pd
 from contextlib import ExitStack
@@ -276,7 +277,7 @@ def _together(s: RunState) -> tuple:
 
 def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (),
                progress: bool = True, stack: int | None = None, compile: bool = False,
-               workers=1) -> list[Path]:
+               workers=1, resume_every: float = RESUME_EVERY) -> list[Path]:
     """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
     would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
     GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked forward pass with `torch.compile` (groups of one
@@ -291,14 +292,14 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
     groups: dict[tuple, list[tuple[int, RunState]]] = {}
     for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
         if (out/'summary.json').exists(): continue
-        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics)
+        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics, resume_every)
         groups.setdefault(_together(state), []).append((i, state))
     if workers > 1 and sum(map(len, groups.values())) > 1:
         parts = math.ceil(workers / len(groups))
         jobs = [[i for i, _ in members[k::min(parts, len(members))]]
                 for members in groups.values() for k in range(min(parts, len(members)))]
         jobs = [{'sources': [sources[i] for i in job], 'outs': [outs[i] for i in job], 'train_cfg': train_cfg, 'metrics': metrics,
-                 'stack': stack, 'compile': compile} for job in jobs]
+                 'stack': stack, 'compile': compile, 'resume_every': resume_every} for job in jobs]
         from petri.multirun import _train_in_process   # the importable one (in this chapter's notebook, ours lives in __main__)
         for _ in in_processes(_train_in_process, jobs, workers): pass
         return outs

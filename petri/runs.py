@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_runs.ipynb #d18669ca
 from __future__ import annotations
-import shutil, subprocess
+import dataclasses, shutil, subprocess
 from datetime import datetime, timezone
 from numbers import Integral
 from pathlib import Path
@@ -20,8 +20,8 @@ from .models import n_parameters, no_progress_bars
 
 # %% auto #0
 __all__ = ['EVALUATIONS', 'checkpoint_dir', 'checkpoints', 'checkpoint_steps', 'save_checkpoint', 'load_model',
-           'load_trainer_state', 'resume_dirs', 'save_resume', 'discard_resume', 'latest_checkpoint', 'provenance',
-           'model_card', 'run_dataset_path', 'run_dataset']
+           'load_trainer_state', 'resume_dirs', 'save_resume', 'discard_resume', 'latest_checkpoint', 'run_id',
+           'provenance', 'model_card', 'run_dataset_path', 'run_dataset']
 
 # %% ../nbs/20_runs.ipynb #5c5032b1
 def checkpoint_dir(run, step: int) -> Path: return Path(run)/'checkpoints'/f'step-{step:07d}'
@@ -98,6 +98,11 @@ def latest_checkpoint(run) -> Path | None:
         if p.is_dir(): found.setdefault(load_trainer_state(p)['step'], p)
     return found[max(found)] if found else None
 
+# %% ../nbs/20_runs.ipynb #d0dfc323
+def run_id(cfg: RunConfig) -> str:
+    "The identity of a run: the hash of its config, whatever device it trains on."
+    return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device='cpu')))
+
 # %% ../nbs/20_runs.ipynb #e99ec738
 def _git_commit(path: Path) -> str | None:
     "The commit checked out in the git work tree that tracks the file `path`; None if none does, or git is missing or stuck."
@@ -132,7 +137,7 @@ library_name: transformers
 tags: [petri, {m.arch}, synthetic-data, multilingual, knowledge-recall]
 ---
 
-# petri model {config_hash(run)}
+# petri model {run_id(run)}
 
 A {_ARCH_NAMES[m.arch]} causal language model of {n_parameters(model):,} parameters ({m.layers} layer{'s' * (m.layers > 1)}, \
 hidden size {m.hidden}, {m.heads} attention heads{'; components set: ' + changed if changed else ''}), trained from scratch \

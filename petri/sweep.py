@@ -12,18 +12,18 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
-from .core import (choose, PetriError, check, check_seed, config_hash, locked, from_dict, in_processes, n_workers, project_path,
+from .core import (choose, PetriError, check, check_seed, locked, from_dict, in_processes, n_workers, project_path,
                         read_json, read_parquet, read_yaml, runs_dir, to_dict, write_json, write_parquet)
 from .config import PRESETS, RunConfig, check_device, preset_name, run_config, setting
 from .models import no_progress_bars
 from .train import resolve_device, train
-from .runs import checkpoints
+from .runs import checkpoints, run_id
 from .multirun import group_key, train_runs
 from .unify import SCORE_COLUMNS, run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ENGINES', 'SweepSpec', 'load_spec', 'run_id',
-           'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ENGINES', 'SweepSpec', 'load_spec', 'plan',
+           'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
            'sweep_status', 'collect', 'run_sweep', 'settings_key', 'with_settings', 'book_results', 'cached_runs',
            'cached_run']
 
@@ -35,6 +35,26 @@ SEEDED = ('seed', 'data_seed')                     # what one of a spec's `seeds
 MAX_RUNS = 10_000                                  # runs a spec may ask for: a bound on the memory its grid takes
                                                    # (raise it if you mean more)
 
+def _group_size(group) -> int:
+    "The most runs per group that `group` (true, false or a positive integer) allows."
+    check(isinstance(group, bool) or (isinstance(group, int) and group >= 1),
+          f"group must be true, false or a positive integer, got {group!r}")
+    return GROUP_SIZE if group is True else 1 if group is False else group
+
+def _values(key: str, v) -> list:
+    "The values of a grid entry: a list, a single value, or a range {from, to, step}."
+    if isinstance(v, dict):
+        check(set(v) == {'from', 'to', 'step'}, f"grid range for {key} needs exactly from, to and step, got {', '.join(map(str, v))}")
+        check(all(isinstance(x, (int, float)) for x in v.values()), f"grid range for {key} needs numbers")
+        check(v['step'] > 0 and v['to'] >= v['from'], f"grid range for {key} needs step > 0 and to >= from")
+        n = int(round((v['to'] - v['from']) / v['step'])) + 1
+        check(n <= MAX_RUNS, f"grid range for {key} has {n:,} values; a sweep holds at most {MAX_RUNS:,} runs (petri.sweep.MAX_RUNS)")
+        return [round(v['from'] + i * v['step'], 10) for i in range(n)]
+    values = list(v) if isinstance(v, (list, tuple)) else [v]
+    check(values, f"grid entry {key} has no values")
+    return values
+
+# %% ../nbs/40_sweep.ipynb #362bf852
 @dataclass(frozen=True)
 class SweepSpec:
     "A sweep: the runs of a grid of settings over a preset, and how to execute them."
@@ -84,30 +104,18 @@ class SweepSpec:
         given = sorted(set(SEEDED) & (set(self.settings) | {k for g in self.grid for k in g})) if self.seeds else []
         check(not given, f"setting(s) {', '.join(given)} are set by seeds; give them in the grid or use seeds, not both")
 
-def _group_size(group) -> int:
-    "The most runs per group that `group` (true, false or a positive integer) allows."
-    check(isinstance(group, bool) or (isinstance(group, int) and group >= 1),
-          f"group must be true, false or a positive integer, got {group!r}")
-    return GROUP_SIZE if group is True else 1 if group is False else group
-
-def _values(key: str, v) -> list:
-    "The values of a grid entry: a list, a single value, or a range {from, to, step}."
-    if isinstance(v, dict):
-        check(set(v) == {'from', 'to', 'step'}, f"grid range for {key} needs exactly from, to and step, got {', '.join(map(str, v))}")
-        check(all(isinstance(x, (int, float)) for x in v.values()), f"grid range for {key} needs numbers")
-        check(v['step'] > 0 and v['to'] >= v['from'], f"grid range for {key} needs step > 0 and to >= from")
-        n = int(round((v['to'] - v['from']) / v['step'])) + 1
-        check(n <= MAX_RUNS, f"grid range for {key} has {n:,} values; a sweep holds at most {MAX_RUNS:,} runs (petri.sweep.MAX_RUNS)")
-        return [round(v['from'] + i * v['step'], 10) for i in range(n)]
-    values = list(v) if isinstance(v, (list, tuple)) else [v]
-    check(values, f"grid entry {key} has no values")
-    return values
-
 # %% ../nbs/40_sweep.ipynb #5d0d0950
 def _error_line(e: BaseException) -> str:
     "An exception as one line: its type and message."
     text = ' '.join(str(e).split())
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+def _notebook_path(spec: Path, notebook) -> str:
+    """A spec's experiment notebook: a path relative to the spec, or the name of a notebook petri ships (`run` is
+    `experiments/run.ipynb`, inside the installed package as in a checkout)."""
+    check(isinstance(notebook, str), f"notebook must be a path or the name of a shipped notebook, got {notebook!r}")
+    given, shipped = (spec.parent/notebook).resolve(), project_path('experiments', f'{notebook}.ipynb')
+    return str(shipped if not given.exists() and '/' not in notebook and shipped.is_file() else given)
 
 def load_spec(path) -> SweepSpec:
     "Read and validate the sweep spec in the YAML file `path`."
@@ -120,8 +128,8 @@ def load_spec(path) -> SweepSpec:
     check(not missing, f"sweep spec {path}: missing {', '.join(missing)}")
     grid = raw['grid'] if isinstance(raw['grid'], list) else [raw['grid']]
     check(all(isinstance(g, dict) for g in grid), f"sweep spec {path}: grid must be a mapping or a list of mappings")
-    if raw.get('notebook'): raw['notebook'] = str((path.parent/raw['notebook']).resolve())
     try:
+        if raw.get('notebook'): raw['notebook'] = _notebook_path(path, raw['notebook'])
         spec = SweepSpec(**(raw | {'grid': grid, 'settings': raw.get('settings') or {}, 'analysis': raw.get('analysis') or {}}))
         plan(spec)                                 # every run's config must be valid
     except PetriError as e: raise PetriError(f"sweep spec {path}: {e}") from None
@@ -129,10 +137,6 @@ def load_spec(path) -> SweepSpec:
     return spec
 
 # %% ../nbs/40_sweep.ipynb #62585684
-def run_id(cfg: RunConfig) -> str:
-    "The identifier of a run: the hash of its config, whatever device it runs on."
-    return config_hash(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device='cpu')))
-
 def _config(spec: SweepSpec, settings: dict) -> RunConfig:
     "The run config of one point of the grid."
     return run_config(spec.preset, **settings, device=spec.device)
@@ -342,6 +346,7 @@ def collect(spec, out) -> pd.DataFrame:
     write_parquet(table, results_path(spec, out))
     return table
 
+# %% ../nbs/40_sweep.ipynb #6dc4118b
 def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retry_failed: bool = False,
               workers: int | str | None = None, progress: bool = True, group: bool | int | None = None) -> Path:
     """Execute the runs of `spec` (a `SweepSpec` or a YAML path) in `out` that are not done, compatible runs trained

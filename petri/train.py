@@ -21,7 +21,7 @@ from .dish import Dataset, build_dataset, load_dataset
 from .config import DataConfig, RunConfig, TrainConfig
 from .models import build_model, eval_mode
 from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, load_model, load_trainer_state, model_card,
-                        provenance, discard_resume, save_checkpoint, save_resume)
+                        provenance, discard_resume, run_id, save_checkpoint, save_resume)
 
 # %% auto #0
 __all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step',
@@ -216,7 +216,7 @@ def prepare_run(source, out: Path, train_cfg: TrainConfig | None = None):
             if cfg.dataset and not Path(cfg.dataset).is_absolute():   # a dataset directory named relative to the run directory
                 cfg = dataclasses.replace(cfg, dataset=str((out/cfg.dataset).resolve()))
             same = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=run.train.device)) == run
-            check(same, f"{out} holds another run (id {config_hash(cfg)}); choose another output directory")
+            check(same, f"{out} holds another run (id {run_id(cfg)}); choose another output directory")
             if not (out/'summary.json').exists() and (resume := latest_checkpoint(out)):
                 load_model(resume), load_trainer_state(resume)   # fail now, in one line, if it is broken
         else:
@@ -228,7 +228,7 @@ def create_run_dir(run: RunConfig, ds: Dataset | None, out: Path) -> Dataset:
     if not (out/'config.json').exists():
         with atomic_dir(out) as tmp:
             if run.dataset is None: build_dataset(run.data, tmp/'data')
-            write_json({'id': config_hash(run), 'petri_version': __version__, 'config': to_dict(run)} | provenance(), tmp/'config.json')
+            write_json({'id': run_id(run), 'petri_version': __version__, 'config': to_dict(run)} | provenance(), tmp/'config.json')
     return ds if ds is not None else _check_dataset(out/'data', run.data)
 
 # %% ../nbs/21_train.ipynb #28def7f1
@@ -236,8 +236,9 @@ RESUME_EVERY = 300   # seconds of training between resume checkpoints (the evalu
 
 class RunState:
     "A run in training: its directory, data, batch order, evaluation schedule, metric history and clock."
-    def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = ()):
-        self.run, self.tc, self.ds, self.out, self.resume = run, run.train, ds, Path(out), resume
+    def __init__(self, run: RunConfig, ds: Dataset, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = (),
+                 resume_every: float = RESUME_EVERY):
+        self.run, self.tc, self.ds, self.out, self.resume, self.resume_every = run, run.train, ds, Path(out), resume, resume_every
         self.metrics, self.precision = list(metrics), run.train.precision
         self.device = resolve_device(self.tc.device)
         self.data = data = encode(ds, self.device)
@@ -323,8 +324,8 @@ class RunState:
         return acc
 
     def resume_due(self) -> bool:
-        "Whether `RESUME_EVERY` seconds have passed since the last checkpoint."
-        return time.perf_counter() - self._saved >= RESUME_EVERY
+        "Whether `resume_every` seconds have passed since the last checkpoint."
+        return time.perf_counter() - self._saved >= self.resume_every
 
     def write_resume(self, model, trainer_state: dict):
         "Write the resume checkpoint with `trainer_state` (the optimizer's and scheduler's, and the `running` loss sum and `count`)."
@@ -411,14 +412,16 @@ def train_loop(training: Training, progress: bool = True):
 
 
 # %% ../nbs/21_train.ipynb #01864211
-def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True) -> Path:
+def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[Callable] = (), progress: bool = True,
+          resume_every: float = RESUME_EVERY) -> Path:
     """Train a model as `source` (a `RunConfig`, or a dataset directory trained on with `train_cfg` or the defaults)
-    says, in the run directory `out`; resume it if interrupted, do nothing if finished. Returns `out`."""
+    says, in the run directory `out`, writing a resume checkpoint every `resume_every` seconds between evaluations;
+    resume it if interrupted, do nothing if finished. Returns `out`."""
     out = Path(out)
     run, ds, resume = prepare_run(source, out, train_cfg)
     if (out/'summary.json').exists(): return out
     ds = create_run_dir(run, ds, out)
-    with locked(out, wait=False): train_loop(Training([RunState(run, ds, out, resume, metrics)]), progress)
+    with locked(out, wait=False): train_loop(Training([RunState(run, ds, out, resume, metrics, resume_every)]), progress)
     return out
 
 

@@ -346,6 +346,7 @@ def test_a_broken_kg_is_one_line(capsys, tmp_path, kg, words):
     ('- a\n- b\n', 'expected a mapping'),
     ('name: s\npreset: smoke\ngrid: {paralel: [0.1]}\n', "unknown setting(s) paralel"),
     ('name: s\npreset: smoke\nnotebook: nope.ipynb\ngrid: {parallel: [0.1]}\n', 'no experiment notebook at'),
+    ('name: s\npreset: smoke\nnotebook: [run]\ngrid: {parallel: [0.1]}\n', 'notebook must be a path or the name of a shipped notebook'),
     ('name: ../../evil\npreset: smoke\ngrid: {parallel: [0.1]}\n', 'sweep name must be letters'),
     ('name: s\npreset: smoke\nworkers: 0\ngrid: {parallel: [0.1]}\n', 'workers must be a positive integer'),
     ('name: s\npreset: smoke\ngrid: {n_people: [100000000]}\n', 'a dataset holds at most'),
@@ -403,6 +404,9 @@ def test_a_diverging_learning_rate_is_named(capsys, tmp_path, lr, words):
     (['--tie-embeddings', '--attn-softcap', 'big'], ["argument --attn-softcap: expected float or none, got 'big'"]),
     (['--hidden', '1000000', '--intermediate', '1000000'], ["petri's models have at most 4,096"]),
     (['--layers', '100000'], ["model layers is 100,000; petri's models have at most 256"]),
+    (['--layers', '256', '--hidden', '4096', '--intermediate', '16384'], ["petri's models have at most 1,000,000,000",
+                                                                          'petri.config.MAX_PARAMETERS']),
+    (['--epochs', '1e9'], ['make about 31,250,000,000 steps; a run takes at most 10,000,000', 'petri.config.MAX_STEPS']),
 ])
 def test_bad_components_fail_before_anything_is_written(capsys, tmp_path, argv, words):
     out = tmp_path / 'out'

@@ -186,18 +186,15 @@ def test_a_group_resumed_apart_matches_the_uninterrupted_group(alone, tmp_path):
         assert np.allclose(resumed[column], uninterrupted[column], rtol=rtol, atol=0, equal_nan=True), column
 
 
-def test_a_group_resumes_from_its_resume_checkpoints(tmp_path, monkeypatch):
+def test_a_group_resumes_from_its_resume_checkpoints(tmp_path):
     "With one timer for the group (here: a resume checkpoint at every step), an interrupted group resumes after its last evaluation."
-    from petri import train as train_module
     from petri.runs import latest_checkpoint, load_trainer_state, resume_dirs
-    monkeypatch.setattr(train_module, 'RESUME_EVERY', 0)
     configs = [tiny(parallel=0.1, seed=s) for s in (0, 1)]
     outs = [tmp_path/str(i) for i in range(2)]
     with pytest.raises(Interrupt):      # evaluations at steps 0, 1, 3 and 8: interrupted at step 8, before its checkpoints
-        train_runs(configs, outs, metrics=[interrupting_at(2 * 3 + 1)], progress=False)
+        train_runs(configs, outs, metrics=[interrupting_at(2 * 3 + 1)], progress=False, resume_every=0)
     for o in outs:
         assert latest_checkpoint(o) == resume_dirs(o)[0] and load_trainer_state(latest_checkpoint(o))['step'] == 7 > max(checkpoints(o))
-    monkeypatch.setattr(train_module, 'RESUME_EVERY', 300)
     train_runs(configs, outs, progress=False)
     for i, (c, o) in enumerate(zip(configs, outs)):
         assert 'trained together' in (o/'train.log').read_text().split('resumed at step 7')[1]

@@ -85,7 +85,8 @@ def test_papermill_run_gives_the_same_record_as_the_api(local_sweep, tmp_path):
     spec, _, local = local_sweep
     text = spec.read_text().replace('name: two', 'name: one').replace('[0.1, 0.2]', '[0.1]')
     one = tmp_path/'one.yml'
-    one.write_text(text + f"notebook: {project_path('experiments', 'run.ipynb')}\n")
+    one.write_text(text + "notebook: run\n")                   # the name of the notebook petri ships
+    assert load_spec(one).notebook == str(project_path('experiments', 'run.ipynb'))
     run_sweep(one, tmp_path/'out', progress=False)
     table = check_table(one, tmp_path/'out')
     run = table.run.iloc[0]

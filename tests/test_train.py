@@ -143,16 +143,14 @@ def test_no_git_is_no_commit(monkeypatch, tmp_path):
     monkeypatch.setattr(subprocess, 'run', missing)
     assert runs_module.provenance()['git_commit'] is None
 
-def test_resume_checkpoint_by_time(finished, tmp_path, monkeypatch):
+def test_resume_checkpoint_by_time(finished, tmp_path):
     "With a resume checkpoint at every step, a run interrupted at an evaluation resumes from the step before it, exactly."
-    monkeypatch.setattr(train_module, 'RESUME_EVERY', 0)
     run = tmp_path/'run'
-    with pytest.raises(Interrupt): train(smoke(keep='all'), run, metrics=[interrupting_at(8)], progress=False)
+    with pytest.raises(Interrupt): train(smoke(keep='all'), run, metrics=[interrupting_at(8)], progress=False, resume_every=0)
     resume = latest_checkpoint(run)
     step = torch.load(resume/'trainer_state.pt', weights_only=True)['step']
     assert resume == resume_dirs(run)[0] and step == max(metrics(finished).step.unique()[:8]) - 1 > max(checkpoints(run))
     assert 'resume' not in [p.name for p in checkpoints(run).values()]
-    monkeypatch.setattr(train_module, 'RESUME_EVERY', 300)
     train(smoke(keep='all'), run, progress=False)
     assert f'resumed at step {step}' in (run/'train.log').read_text()
     pd.testing.assert_frame_equal(metrics(run), metrics(finished))
