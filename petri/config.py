@@ -47,7 +47,11 @@ def dataset_config(path) -> DataConfig:
     check(path.is_dir(), f"no dataset directory at {path}")
     meta = read_json(path/'config.json')
     check(isinstance(meta, dict) and 'config' in meta, f"{path/'config.json'} is not a petri dataset config")
-    return from_dict(DataConfig, meta['config'])
+    held = meta['config']
+    if isinstance(held, dict) and {'data', 'train'} <= set(held):
+        where = f"its dataset is {path/'data'}" if (path/'data').is_dir() else f"its config.json names its dataset, {held.get('dataset')}"
+        raise PetriError(f"{path} is a run directory, not a dataset: {where}")
+    return from_dict(DataConfig, held)
 
 # %% ../nbs/14_config.ipynb #3786ff05
 ARCHITECTURES = ('gemma2', 'pythia')
@@ -89,7 +93,8 @@ class ModelConfig:
                                      "(petri.config.MAX_WIDTH; raise it if you mean more)")
         n = self.layers * (4 * self.hidden * self.heads * self.head_dim + 3 * self.hidden * self.intermediate)   # an upper estimate
         check(n <= MAX_PARAMETERS, f"the model would have about {n:,} weights (about {16 * n / 1e9:,.0f} GB to train with AdamW); "
-                                   f"petri's models have at most {MAX_PARAMETERS:,} (petri.config.MAX_PARAMETERS; raise it if you mean more)")
+                                   f"petri's models have at most {MAX_PARAMETERS:,} (petri.config.MAX_PARAMETERS; raise it if you "
+                                   "mean more)")
         check(self.heads % self.kv_heads == 0, f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
         check(self.arch != 'pythia' or self.hidden % self.heads == 0,
               f"pythia needs hidden ({self.hidden}) divisible by heads ({self.heads})")

@@ -149,9 +149,26 @@ def read_yaml(path, what: str):
     import yaml                      # here: the command line imports this module, and only specs and claims need YAML
     path = Path(path)
     check(path.is_file(), f"no {what} at {path}")
-    try: return yaml.safe_load(path.read_text(encoding='utf-8'))
+    try:
+        text = path.read_text(encoding='utf-8')
+        # aliases (*name) can expand to billions of values, and a key given twice silently loses one of its values
+        aliased = any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, Loader=yaml.SafeLoader))
+        check(not aliased, f"{what} {path} uses YAML aliases (*name); write the values out instead")
+        return yaml.load(text, Loader=_unique_keys_loader())
     except UnicodeDecodeError: raise PetriError(f"{what} {path} is not UTF-8 text") from None
     except yaml.YAMLError as e: raise PetriError(f"malformed {what} {path}: {' '.join(str(e).split())}") from None
+
+def _unique_keys_loader():
+    "A safe YAML loader that refuses a mapping with a key given twice."
+    import yaml
+    class UniqueKeys(yaml.SafeLoader): pass
+    def mapping(loader, node, deep=False):
+        keys = [loader.construct_object(k, deep=deep) for k, _ in node.value]
+        twice = sorted({str(k) for k in keys if keys.count(k) > 1})
+        if twice: raise yaml.constructor.ConstructorError(None, None, f"key(s) {', '.join(twice)} given twice", node.start_mark)
+        return loader.construct_mapping(node, deep=deep)
+    UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return UniqueKeys
 
 def read_parquet(path):
     "Read a parquet table, with a one-line error naming the file if it is missing or corrupted."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_dish.ipynb #a356a441
 from __future__ import annotations
-import json
+import hashlib, json
 from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
@@ -17,7 +17,8 @@ from .config import TOKENIZERS, DataConfig, dataset_config
 from .config import data_config as data_config   # a re-export: chapters take it from here, with build_dataset
 
 # %% auto #0
-__all__ = ['SPLIT_MEANINGS', 'dataset_stats', 'dataset_card', 'build_dataset', 'Dataset', 'read_examples', 'load_dataset']
+__all__ = ['SPLIT_MEANINGS', 'DATA_FILES', 'dataset_stats', 'dataset_card', 'build_dataset', 'Dataset', 'read_examples',
+           'load_dataset']
 
 # %% ../nbs/15_dish.ipynb #fb3773b8
 def _kinds(language: pd.Series) -> dict:
@@ -98,6 +99,11 @@ dd = datasets.load_dataset('path/to/this/directory')
 ```
 """
 
+DATA_FILES = tuple(f'{s}.parquet' for s in SPLITS) + ('tokenizer/tokenizer.json',)   # what a run reads, checksummed at the build
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
 def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Path:
     "Build the dataset directory for `cfg` at `out` (atomically); a no-op if `out` already holds it."
     out, ident = Path(out), config_hash(cfg)
@@ -121,7 +127,8 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
         tokenizer.save_pretrained(tmp/'tokenizer')
         write_json(stats, tmp/'stats.json')
         (tmp/'README.md').write_text(dataset_card(cfg, ident, stats))
-        write_json({'id': ident, 'petri_version': __version__, 'config': to_dict(cfg)}, tmp/'config.json')
+        write_json({'id': ident, 'petri_version': __version__, 'config': to_dict(cfg),
+                    'files': {f: _digest(tmp/f) for f in DATA_FILES}}, tmp/'config.json')
     return out
 
 # %% ../nbs/15_dish.ipynb #e8e2a0c7
@@ -173,7 +180,11 @@ def load_dataset(path) -> Dataset:
     "Read a dataset directory written by `build_dataset`, with one-line errors for missing or corrupted parts."
     from transformers import AutoTokenizer           # here: the command line imports this module, and transformers is slow to import
     path = Path(path)
-    cfg = dataset_config(path)
+    cfg, meta = dataset_config(path), read_json(path/'config.json')
+    check(meta.get('id') == config_hash(cfg), f"dataset {path}: its config.json does not match its id {meta.get('id')} (edited after "
+                                              "the build, or written by another version of petri); rebuild the dataset")
+    changed = [f for f, digest in (meta.get('files') or {}).items() if not (path/f).is_file() or _digest(path/f) != digest]
+    check(not changed, f"dataset {path}: {', '.join(changed)} changed after the build (checksums in config.json); rebuild the dataset")
     examples = read_examples(path)
     check((path/'tokenizer'/'tokenizer.json').is_file(), f"missing tokenizer in {path/'tokenizer'}")
     try: tokenizer = AutoTokenizer.from_pretrained(path/'tokenizer')

@@ -6,8 +6,8 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers
 from .config import RunConfig, TrainConfig
-from .train import (IGNORE, RESUME_EVERY, RunState, Training, create_run_dir, make_optimizer, optimizer_step, prepare_run, soft_cap,
-                         train_loop)
+from .train import (IGNORE, RESUME_EVERY, RunState, Training, create_run_dir, finished, make_optimizer, optimizer_step, prepare_run,
+                         soft_cap, train_loop)
 import copy, dataclasses, math
 import pandas as pd
 from contextlib import ExitStack
@@ -291,7 +291,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
     prepared = [prepare_run(source, out, train_cfg) for source, out in zip(sources, outs)]
     groups: dict[tuple, list[tuple[int, RunState]]] = {}
     for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
-        if (out/'summary.json').exists(): continue
+        if finished(out): continue
         state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics, resume_every)
         groups.setdefault(_together(state), []).append((i, state))
     if workers > 1 and sum(map(len, groups.values())) > 1:

@@ -4,15 +4,16 @@
 
 # %% ../nbs/02_stats.ipynb #b0f846e5
 from __future__ import annotations
-import typing
+import numbers, typing
 import numpy as np
 from scipy import stats
 from .core import PetriError, check, check_seed, choose
 if typing.TYPE_CHECKING: import pandas as pd    # for the annotations only: importing this module does not import pandas
 
 # %% auto #0
-__all__ = ['NAN', 'INTERVAL_METHODS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman', 'partial_correlation',
-           'mean_interval', 'paired_difference', 'bootstrap_interval', 'power', 'pairs_for_power', 'share_interval']
+__all__ = ['NAN', 'INTERVAL_METHODS', 'MAX_ROUNDS', 'sample', 'paired', 'check_confidence', 'pearson', 'spearman',
+           'partial_correlation', 'mean_interval', 'paired_difference', 'bootstrap_interval', 'power',
+           'pairs_for_power', 'share_interval']
 
 # %% ../nbs/02_stats.ipynb #4e51c73e
 NAN = float('nan')
@@ -34,7 +35,7 @@ def paired(x, y, names=('x', 'y')) -> tuple[np.ndarray, np.ndarray]:
 
 def check_confidence(confidence):
     "A confidence level is a number strictly between 0 and 1."
-    ok = isinstance(confidence, (int, float)) and not isinstance(confidence, bool) and 0 < confidence < 1
+    ok = isinstance(confidence, numbers.Real) and not isinstance(confidence, (bool, np.bool_)) and 0 < confidence < 1
     check(ok, f"confidence must be a number between 0 and 1, got {confidence!r}")
 
 # %% ../nbs/02_stats.ipynb #640d6fcf
@@ -120,13 +121,21 @@ def paired_difference(a, b, confidence: float = 0.95, seed: int = 0) -> dict:
     return dict(difference=d['mean'], low=d['low'], high=d['high'], p=float(p), n=d['n'])
 
 # %% ../nbs/02_stats.ipynb #204223d6
+MAX_ROUNDS = 100_000   # resamples: a bound on the time a bootstrap takes (100 times the default)
+
+def _number_of(value) -> float:
+    "The number a statistic returned, or a one-line error if it returned something else."
+    try: return float(value)
+    except (TypeError, ValueError): raise PetriError(f"the statistic must return a number, got {type(value).__name__}") from None
+
 def bootstrap_interval(table: pd.DataFrame, statistic, rounds: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict:
     """`statistic(table)`, its percentile `confidence` interval over `rounds` resamples of the rows of `table` with
     replacement, and n, the rows; no interval where fewer than half of the resamples give a number."""
     check_confidence(confidence)
-    check(isinstance(rounds, int) and not isinstance(rounds, bool) and rounds > 0, f"rounds must be a positive integer, got {rounds!r}")
+    check(isinstance(rounds, int) and not isinstance(rounds, bool) and 0 < rounds <= MAX_ROUNDS,
+          f"rounds must be a positive integer of at most {MAX_ROUNDS:,} (petri.stats.MAX_ROUNDS), got {rounds!r}")
     check_seed(seed)
-    estimate, n = float(statistic(table)), len(table)
+    estimate, n = _number_of(statistic(table)), len(table)
     if n < 2: return dict(estimate=estimate, low=NAN, high=NAN, n=n)
     rng = np.random.default_rng(seed)
     values = np.array([statistic(table.iloc[rng.integers(0, n, n)].reset_index(drop=True)) for _ in range(rounds)], dtype=float)

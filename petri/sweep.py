@@ -45,7 +45,8 @@ def _values(key: str, v) -> list:
     "The values of a grid entry: a list, a single value, or a range {from, to, step}."
     if isinstance(v, dict):
         check(set(v) == {'from', 'to', 'step'}, f"grid range for {key} needs exactly from, to and step, got {', '.join(map(str, v))}")
-        check(all(isinstance(x, (int, float)) for x in v.values()), f"grid range for {key} needs numbers")
+        check(all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) for x in v.values()),
+              f"grid range for {key} needs finite numbers, got {v}")
         check(v['step'] > 0 and v['to'] >= v['from'], f"grid range for {key} needs step > 0 and to >= from")
         n = int(round((v['to'] - v['from']) / v['step'])) + 1
         check(n <= MAX_RUNS, f"grid range for {key} has {n:,} values; a sweep holds at most {MAX_RUNS:,} runs (petri.sweep.MAX_RUNS)")
@@ -287,8 +288,9 @@ def _local(tasks: list[dict], workers: int):
     from petri.sweep import execute_task   # the importable one (in this chapter's notebook, ours lives in __main__)
     yield from in_processes(execute_task, tasks, workers)
 
-def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
-    "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs."
+def _ray_session(address: str | None, cpus: float, gpus: float):
+    """Ray, connected to the cluster at `address` (a local one if None), and whether petri started it; checked before a
+    sweep draws or writes anything, and refused where no node offers a run's `cpus` and `gpus` (Ray would wait forever)."""
     try: import ray
     except ImportError:
         raise PetriError("the ray engine needs Ray, an optional dependency: pip install 'petri-crosslingual[ray]'") from None
@@ -297,6 +299,17 @@ def _ray(tasks: list[dict], address: str | None, cpus: float, gpus: float):
         try: ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise PetriError(f"cannot reach a Ray cluster at {address}: {_error_line(e)}") from None
+    nodes = [n['Resources'] for n in ray.nodes() if n.get('Alive')]
+    most = {r: max((n.get(r, 0) for n in nodes), default=0) for r in ('CPU', 'GPU')}
+    if cpus > most['CPU'] or gpus > most['GPU']:
+        if own: ray.shutdown()
+        raise PetriError(f"a run asks for {cpus:g} CPUs and {gpus:g} GPUs, and no node of the Ray cluster offers that (the largest: "
+                         f"{most['CPU']:g} CPUs, {most['GPU']:g} GPUs); lower the spec's cpus or gpus")
+    return ray, own
+
+def _ray(tasks: list[dict], session, cpus: float, gpus: float):
+    "Execute the tasks as Ray tasks, each asking for `cpus` CPUs and `gpus` GPUs, in a `_ray_session`."
+    ray, own = session
     try:
         remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(execute_task)
         pending = {remote.remote(**t, threads=max(1, int(cpus))): t for t in tasks}
@@ -359,6 +372,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     # no GPU here: fail now, not at the first run (Ray workers check their own)
     if engine == 'local' and spec.device != 'cpu': resolve_device(spec.device)
     p = plan(spec)                                   # every run's config is checked before anything is written
+    session = _ray_session(address, spec.cpus, spec.gpus) if engine == 'ray' else None
     workers = n_workers(spec.workers if workers is None else workers)
     out.mkdir(parents=True, exist_ok=True)
     write_json({'spec': to_dict(spec)}, out/'sweeps'/f'{spec.name}.json')
@@ -366,7 +380,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     configs = dict(zip(todo.run, todo.config.map(to_dict)))
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
               'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]
-    statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, address, spec.cpus, spec.gpus)
+    statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, session, spec.cpus, spec.gpus)
     counts = {}
     with tqdm(total=len(todo), desc=spec.name, disable=not progress or not len(todo)) as bar:
         for batch in statuses:

@@ -26,7 +26,7 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 # %% auto #0
 __all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step',
            'make_optimizer', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics',
-           'resolve_device', 'prepare_run', 'create_run_dir', 'RunState', 'Training', 'train_loop', 'train',
+           'resolve_device', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'Training', 'train_loop', 'train',
            'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
@@ -196,6 +196,10 @@ def _plateaued(history: pd.DataFrame, cfg: TrainConfig, steps_per_epoch: int) ->
 def _log(run: Path, line: str):
     with open(run/'train.log', 'a') as f: f.write(time.strftime('%Y-%m-%d %H:%M:%S ') + line + '\n')
 
+def finished(out: Path) -> bool:
+    "Whether the run directory `out` holds a finished run: its summary and its whole final model."
+    return all((out/f).is_file() for f in ('summary.json', 'final/config.json', 'final/model.safetensors'))
+
 def prepare_run(source, out: Path, train_cfg: TrainConfig | None = None):
     "Validate the run request; return the run config, the loaded dataset (None if still to build) and the resume checkpoint."
     if not isinstance(source, RunConfig):
@@ -212,12 +216,14 @@ def prepare_run(source, out: Path, train_cfg: TrainConfig | None = None):
         check(out.is_dir(), f"{out} exists and is not a directory")
         if (out/'config.json').is_file():
             held = read_json(out/'config.json')
+            check(not (isinstance(held.get('config'), dict) and 'kg' in held['config']),
+                  f"{out} is a dataset directory, not a run's; choose another output directory")
             cfg = from_dict(RunConfig, held.get('config', {}))
             if cfg.dataset and not Path(cfg.dataset).is_absolute():   # a dataset directory named relative to the run directory
                 cfg = dataclasses.replace(cfg, dataset=str((out/cfg.dataset).resolve()))
             same = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device=run.train.device)) == run
             check(same, f"{out} holds another run (id {run_id(cfg)}); choose another output directory")
-            if not (out/'summary.json').exists() and (resume := latest_checkpoint(out)):
+            if not finished(out) and (resume := latest_checkpoint(out)):   # a finished run missing its final model is completed
                 load_model(resume), load_trainer_state(resume)   # fail now, in one line, if it is broken
         else:
             check(vacant(out), f"{out} exists and is not a petri run directory")
@@ -419,7 +425,7 @@ def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[C
     resume it if interrupted, do nothing if finished. Returns `out`."""
     out = Path(out)
     run, ds, resume = prepare_run(source, out, train_cfg)
-    if (out/'summary.json').exists(): return out
+    if finished(out): return out
     ds = create_run_dir(run, ds, out)
     with locked(out, wait=False): train_loop(Training([RunState(run, ds, out, resume, metrics, resume_every)]), progress)
     return out

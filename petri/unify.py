@@ -22,9 +22,13 @@ __all__ = ['VARIANTS', 'REPRESENTATIONS', 'SCORE_COLUMNS', 'UNIFICATION_VERSION'
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
 
-def _codes(labels) -> np.ndarray:
-    "Integer codes for any labels (strings, integers, tuples)."
-    return pd.factorize(pd.Series(list(labels)) if not isinstance(labels, (np.ndarray, pd.Series)) else pd.Series(labels))[0]
+def _codes(labels, name: str = 'labels') -> np.ndarray:
+    "Integer codes for one label per representation (strings, integers, tuples); a missing label (None, NaN) is refused."
+    array = isinstance(labels, (np.ndarray, pd.Series))
+    check(not array or np.ndim(labels) == 1, f"{name} must be one label per representation, got shape {np.shape(labels)}")
+    codes = pd.factorize(pd.Series(labels) if array else pd.Series(list(labels)))[0]
+    check((codes >= 0).all(), f"{name} must not be missing (None or NaN): {int((codes < 0).sum())} are")
+    return codes
 
 def _group_sums(u: np.ndarray, codes: np.ndarray):
     "Per-row sum of the unit vectors of the row's group, and the group's size."
@@ -43,7 +47,7 @@ def unification_ratios(reps, fact, language, variant: str = 'same_fact') -> np.n
     norms = np.linalg.norm(reps, axis=1, keepdims=True)
     check((norms > 0).all(), "representations must be non-zero vectors")
     u = reps / norms
-    f, l = _codes(fact), _codes(language)
+    f, l = _codes(fact, 'fact labels'), _codes(language, 'language labels')
     fl = pd.factorize(pd.Series(list(zip(f, l))))[0]
     s_fl, n_fl = _group_sums(u, fl)
     s_f, n_f = _group_sums(u, f)

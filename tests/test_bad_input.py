@@ -351,6 +351,13 @@ def test_a_broken_kg_is_one_line(capsys, tmp_path, kg, words):
     ('name: s\npreset: smoke\nworkers: 0\ngrid: {parallel: [0.1]}\n', 'workers must be a positive integer'),
     ('name: s\npreset: smoke\ngrid: {n_people: [100000000]}\n', 'a dataset holds at most'),
     ('name: s\npreset: huge\ngrid: {parallel: [0.1]}\n', "unknown preset 'huge'"),
+    ('name: s\npreset: smoke\ngrid: {parallel: {from: 0, to: .inf, step: 0.1}}\n', 'needs finite numbers'),
+    ('name: s\npreset: smoke\ngrid: {parallel: {from: 0, to: 1, step: .nan}}\n', 'needs finite numbers'),
+    ('name: s\npreset: smoke\ngrid: {parallel: [0.1]}\ngrid: {parallel: [0.2]}\n', 'key(s) grid given twice'),
+    ('name: s\npreset: smoke\ngrid: {parallel: [0.1], parallel: [0.2]}\n', 'key(s) parallel given twice'),
+    ('a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\n'
+     'name: s\npreset: smoke\nsettings: {lr: *c}\ngrid: {parallel: [0.1]}\n', 'uses YAML aliases'),
+    ('x: &s [0, 1]\nname: s\npreset: smoke\nseeds: *s\ngrid: {parallel: [0.1]}\n', 'uses YAML aliases'),
 ])
 def test_more_bad_sweep_specs(capsys, tmp_path, text, words):
     spec = tmp_path / 's.yml'
@@ -421,4 +428,49 @@ def test_bad_components_in_a_sweep_spec(capsys, tmp_path, grid, words):
     spec = tmp_path / 's.yml'
     spec.write_text(f"name: s\npreset: smoke\ngrid:\n  - {grid}\n")
     one_line_error(*petri(capsys, 'sweep', str(spec), '--out', str(tmp_path / 'out')), words)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_run_directory_given_as_a_dataset_and_a_dataset_as_the_output(capsys, tmp_path, interrupted):
+    one_line_error(*petri(capsys, 'train', '--data', str(interrupted), '--out', str(tmp_path / 'out')),
+                   'is a run directory, not a dataset', str(interrupted / 'data'))
+    data = interrupted / 'data'
+    one_line_error(*petri(capsys, 'train', '--data', str(data), '--out', str(data)), 'is a dataset directory, not a run')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_a_finished_run_missing_its_final_model_is_completed(capsys, tmp_path):
+    import shutil
+    out = tmp_path / 'run'
+    assert main(['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]) == 0
+    shutil.rmtree(out / 'final')
+    assert main(['train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)]) == 0
+    assert (out / 'final' / 'model.safetensors').is_file() and 'resumed at step' in (out / 'train.log').read_text()
+
+
+@pytest.mark.parametrize('call, words', [
+    (lambda: unification_score(np.eye(4), [0, 0, 1, 1], [0, None, 0, 1]), 'language labels must not be missing (None or NaN): 1 are'),
+    (lambda: unification_score(np.eye(4), [0, 0, np.nan, 1], [0, 1, 0, 1]), 'fact labels must not be missing'),
+    (lambda: unification_score(np.eye(4), np.zeros((4, 2)), [0, 1, 0, 1]), 'fact labels must be one label per representation'),
+])
+def test_missing_or_misshapen_labels_are_refused(call, words):
+    with pytest.raises(PetriError, match=r'^' + words.replace('(', r'\(').replace(')', r'\)')): call()
+
+
+def test_statistics_take_numpy_numbers_and_refuse_what_is_not_a_number():
+    import pandas as pd
+    from petri.stats import bootstrap_interval, spearman
+    assert spearman([1, 2, 3, 4], [1, 3, 2, 4], confidence=np.float32(0.95))['rho'] == pytest.approx(0.8)
+    table = pd.DataFrame({'a': [1.0, 2.0, 3.0]})
+    with pytest.raises(PetriError, match='the statistic must return a number, got ndarray'): bootstrap_interval(table, lambda t: t.a.values)
+    with pytest.raises(PetriError, match=r'rounds must be a positive integer of at most 100,000'):
+        bootstrap_interval(table, lambda t: t.a.mean(), rounds=10**9)
+
+
+@pytest.mark.parametrize('ask, words', [('cpus: 64', 'a run asks for 64 CPUs and 0 GPUs'), ('gpus: 1', 'a run asks for 1 CPUs and 1 GPUs')])
+def test_a_ray_request_no_node_can_meet_is_refused_before_anything_is_written(capsys, tmp_path, ask, words):
+    pytest.importorskip('ray')
+    spec = tmp_path / 's.yml'
+    spec.write_text(f"name: s\npreset: smoke\n{ask}\ngrid: {{parallel: [0.1]}}\n")
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--engine', 'ray', '--out', str(tmp_path / 'out')), words, 'no node')
     assert not (tmp_path / 'out').exists()
