@@ -101,8 +101,10 @@ dd = datasets.load_dataset('path/to/this/directory')
 
 DATA_FILES = tuple(f'{s}.parquet' for s in SPLITS) + ('tokenizer/tokenizer.json',)   # what a run reads, checksummed at the build
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _digest(what) -> str:
+    "The SHA-256 of a file (a path), or of a config as its JSON (a mapping)."
+    data = json.dumps(what, sort_keys=True).encode() if isinstance(what, dict) else Path(what).read_bytes()
+    return hashlib.sha256(data).hexdigest()
 
 def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Path:
     "Build the dataset directory for `cfg` at `out` (atomically); a no-op if `out` already holds it."
@@ -127,7 +129,7 @@ def build_dataset(cfg: DataConfig, out, kg: KnowledgeGraph | None = None) -> Pat
         tokenizer.save_pretrained(tmp/'tokenizer')
         write_json(stats, tmp/'stats.json')
         (tmp/'README.md').write_text(dataset_card(cfg, ident, stats))
-        write_json({'id': ident, 'petri_version': __version__, 'config': to_dict(cfg),
+        write_json({'id': ident, 'petri_version': __version__, 'config': to_dict(cfg), 'config_digest': _digest(to_dict(cfg)),
                     'files': {f: _digest(tmp/f) for f in DATA_FILES}}, tmp/'config.json')
     return out
 
@@ -181,8 +183,9 @@ def load_dataset(path) -> Dataset:
     from transformers import AutoTokenizer           # here: the command line imports this module, and transformers is slow to import
     path = Path(path)
     cfg, meta = dataset_config(path), read_json(path/'config.json')
-    check(meta.get('id') == config_hash(cfg), f"dataset {path}: its config.json does not match its id {meta.get('id')} (edited after "
-                                              "the build, or written by another version of petri); rebuild the dataset")
+    # datasets built before the digests have none: they are read as they are
+    check('config_digest' not in meta or _digest(meta['config']) == meta['config_digest'],
+          f"dataset {path}: its config.json was edited after the build (its digest differs); rebuild the dataset")
     changed = [f for f, digest in (meta.get('files') or {}).items() if not (path/f).is_file() or _digest(path/f) != digest]
     check(not changed, f"dataset {path}: {', '.join(changed)} changed after the build (checksums in config.json); rebuild the dataset")
     examples = read_examples(path)

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import transformers
 from transformers import AutoModelForCausalLM
+from transformers.utils import logging as hf_logging
 import petri
 from . import __version__
 from .core import PetriError, atomic_dir, check, config_hash, read_json, to_dict
@@ -64,10 +65,16 @@ def load_model(path, step: int | None = None, device='cpu'):
     if (path/'checkpoints').is_dir():
         path = checkpoints(path)[checkpoint_steps(path, step)[0]]
     check((path/'config.json').is_file() and (path/'model.safetensors').is_file(), f"no checkpoint at {path}")
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()                 # no load report of a dozen lines before the one-line error
     try:
         with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
     except Exception as e:
+        if 'ignore_mismatched_sizes' in str(e):
+            raise PetriError(f"checkpoint {path} does not fit its own config.json: its weights have other shapes than the model it "
+                             "describes (weights copied from another run?)") from None
         raise PetriError(f"corrupted checkpoint {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    finally: hf_logging.set_verbosity(verbosity)
 
 def load_trainer_state(path) -> dict:
     "The trainer state of the checkpoint directory `path`."

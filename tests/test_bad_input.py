@@ -244,6 +244,7 @@ def test_full_disk_during_training_is_one_line_and_the_rerun_resumes(capsys, tmp
 # --- broken dataset directories given with --data fail before the run directory exists
 
 def _broken_dataset(tmp_path, how):
+    import json
     import pandas as pd
     from petri.config import data_config
     from petri.dish import build_dataset
@@ -254,12 +255,17 @@ def _broken_dataset(tmp_path, how):
     if how == 'truncated': ex.write_bytes(ex.read_bytes()[:200])
     if how == 'tokenizer': (d / 'tokenizer' / 'tokenizer.json').write_text('{"not": "a tokenizer"}')
     if how == 'config': (d / 'config.json').write_text('[1, 2]')
+    elif how != 'checksummed':        # a dataset built before datasets were checksummed: the damage itself is named
+        meta = json.loads((d / 'config.json').read_text())
+        (d / 'config.json').write_text(json.dumps({k: v for k, v in meta.items() if k != 'files'}))
+    if how == 'checksummed': pd.read_parquet(ex).assign(attribute=None).to_parquet(ex, index=False)
     return d
 
 
 @pytest.mark.parametrize('how, words', [('no rows', 'has no training examples'), ('no column', 'lacks column(s) attribute'),
                                         ('truncated', 'corrupted parquet file'), ('tokenizer', 'corrupted tokenizer'),
-                                        ('config', 'is not a petri dataset config')])
+                                        ('config', 'is not a petri dataset config'),
+                                        ('checksummed', 'train.parquet changed after the build')])
 def test_broken_datasets_fail_before_the_run_exists(capsys, tmp_path, how, words):
     d = _broken_dataset(tmp_path, how)
     out = tmp_path / 'run'
@@ -474,3 +480,16 @@ def test_a_ray_request_no_node_can_meet_is_refused_before_anything_is_written(ca
     spec.write_text(f"name: s\npreset: smoke\n{ask}\ngrid: {{parallel: [0.1]}}\n")
     one_line_error(*petri(capsys, 'sweep', str(spec), '--engine', 'ray', '--out', str(tmp_path / 'out')), words, 'no node')
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_checkpoint_with_another_runs_weights_is_one_line(capsys, tmp_path):
+    import shutil
+    from petri.runs import latest_checkpoint
+    run, other = tmp_path / 'run', tmp_path / 'other'
+    for out, extra in ((run, []), (other, ['--hidden', '64'])):
+        assert main(['train', '--preset', 'smoke', '--epochs', '1', '--quiet', *extra, '--out', str(out)]) == 0
+    (run / 'summary.json').unlink()
+    shutil.copy(other / 'final' / 'model.safetensors', latest_checkpoint(run) / 'model.safetensors')
+    capsys.readouterr()
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(run)),
+                   'does not fit its own config.json')
