@@ -262,7 +262,7 @@ def kernel_spread(a: pd.DataFrame, b: pd.DataFrame, columns=('in_language_accura
                   'activation_unification', 'gradient_unification')) -> pd.DataFrame:
     """How far each of `columns` moves between two recordings `a` and `b` of the same runs (run tables, matched by
     run id): the median and the largest absolute difference, and the runs compared, one row per column."""
-    both = a.set_index('run')[list(columns)].join(b.set_index('run')[list(columns)], rsuffix='_b', how='inner')
+    both = a[['run', *columns]].merge(b[['run', *columns]], on='run', suffixes=('', '_b'))
     check(len(both), "the two recordings share no run")
     rows = [{'measure': c, 'runs': int(d.notna().sum()), 'median_abs_difference': d.abs().median(), 'max_abs_difference': d.abs().max()}
             for c in columns for d in [both[f'{c}_b'] - both[c]]]

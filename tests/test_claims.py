@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from petri.claims import (accuracy_by_fact_type, choice_lead, choice_means, confusion_curve, early_unification, measurement,
-                          rise_and_fall, run_probe_accuracy, seeds_per_configuration, styled_verdicts, unification_lead,
-                          verdict_table)
+from petri.claims import (LEARNED, accuracy_by_fact_type, choice_lead, choice_means, confusion_curve, early_unification,
+                          kernel_spread, learned_runs, measurement, rise_and_fall, run_probe_accuracy, seeds_per_configuration,
+                          styled_verdicts, unification_lead, verdict_table)
 from petri.config import run_config
 from petri.core import PetriError
 from petri.runs import checkpoints
@@ -134,3 +134,20 @@ def test_a_runs_confusion_curve_and_probe(smoke_run):
     assert set(curve.index) <= set(checkpoints(smoke_run)) - {0} and len(curve) > 0
     assert ((curve >= 0) & (curve <= 1)).all()
     assert 0 <= run_probe_accuracy(smoke_run) <= 1
+
+
+def test_the_rule_splits_runs_at_the_floor():
+    runs = pd.DataFrame({'run': list('abcd')})
+    kept, out = learned_runs(runs, [LEARNED, LEARNED - 1e-9, 1.0, np.nan])
+    assert list(kept.run) == ['a', 'c'] and list(out.run) == ['b', 'd']
+    with pytest.raises(PetriError, match='4 runs but 3 in-language accuracies'): learned_runs(runs, [1, 1, 1])
+
+
+def test_kernel_spread_compares_the_runs_both_recordings_hold():
+    a = pd.DataFrame({'run': ['x', 'y'], 'in_language_accuracy': [0.9, 1.0], 'cross_lingual_accuracy': [0.2, 0.4]})
+    b = pd.DataFrame({'run': ['y', 'x', 'z'], 'in_language_accuracy': [1.0, 0.8, 0.5], 'cross_lingual_accuracy': [0.1, 0.2, 0.9]})
+    moved = kernel_spread(a, b, ['in_language_accuracy', 'cross_lingual_accuracy']).set_index('measure')
+    assert moved.loc['in_language_accuracy', 'max_abs_difference'] == pytest.approx(0.1)
+    assert moved.loc['cross_lingual_accuracy', 'median_abs_difference'] == pytest.approx(0.15)   # |0.2 - 0.2| and |0.1 - 0.4|
+    assert (moved.runs == 2).all()
+    with pytest.raises(PetriError, match='share no run'): kernel_spread(a, b.assign(run=['p', 'q', 'r']), ['in_language_accuracy'])
