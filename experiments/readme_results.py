@@ -21,6 +21,10 @@ def _interval(estimate, low, high) -> str:
     return f"{estimate:.3f}" + (f" [{low:.3f}, {high:.3f}]" if low is not None and high is not None else '')
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 def _verdict(row) -> str:
     return row['verdict'] + (' (fragile)' if row['fragile'] else '')
 
@@ -31,8 +35,10 @@ def block(summary: dict) -> str:
     lines = [BEGIN, '',
              f"The {summary['preset']} build of {summary['date']} (commit {summary['commit'][:12]}; the table comes from "
              f"`results/reproduction-{summary['preset']}.json`, which the reproduction chapter writes) judges {len(claims)} claims: "
-             f"**{count['held']} hold, {count['not held']} do not, {count['untested']} are untested**; "
-             f"{sum(bool(c['fragile']) for c in claims)} verdicts are fragile (an interval moved by its own half-width would flip them).",
+             f"**{_n(count['held'], 'holds', 'hold')}, {_n(count['not held'], 'does not', 'do not')}, "
+             f"{_n(count['untested'], 'is untested', 'are untested')}**; "
+             f"{_n(sum(bool(c['fragile']) for c in claims), 'verdict is', 'verdicts are')} fragile (an interval moved by its own "
+             "half-width would flip such a verdict).",
              '', '| claim | judged on | petri: estimate [95% interval] | verdict | on the other architecture |', '|---|---|---|---|---|']
     for c in claims:
         other = (f"{c['other_arch']}: {_interval(c['other_estimate'], c['other_low'], c['other_high'])}, {c['other_verdict']}"
@@ -40,12 +46,14 @@ def block(summary: dict) -> str:
         estimate = _interval(c['estimate'], c['low'], c['high'])
         lines.append(f"| `{c['id']}` ({c['source']}) | {c['arch']} | {estimate} | {_verdict(c)} | {other} |")
     rates = '; '.join(f"{r['arch']} at {r['parallel']:.0%} {r['share']:.0%} [{r['low']:.0%}, {r['high']:.0%}]" for r in learning['rates'])
+    left, flips = _n(len(summary['left_out']), 'run', 'runs'), kernels['flips']
     lines += ['', f"Runs that did not learn their facts (in-language accuracy below 0.9): {learning['failed']} of the learning "
-              f"sweep's {learning['runs']} runs ({rates}); the rule of `experiments/claims.yml` left {len(summary['left_out'])} run(s) "
+              f"sweep's {learning['runs']} runs ({rates}); the rule of `experiments/claims.yml` left {left} "
               f"of the claims' sweeps out. Retrained with AVX2 kernels instead of AVX-512, the book's runs' final cross-lingual "
               f"accuracy moved by a median of {kernels['cross_lingual_median']:.3f} (at most {kernels['cross_lingual_max']:.3f}), the "
               f"claims read from them by at most {kernels['largest_shift_half_widths']:.2f} half-widths, and "
-              f"{len(kernels['flips'])} verdict(s) changed{': ' + ', '.join(kernels['flips']) if kernels['flips'] else ''}.", '', END]
+              f"{_n(len(flips), 'verdict', 'verdicts')} changed{': ' + ', '.join(flips) if flips else ''}.",
+              '', END]
     return '\n'.join(lines)
 
 

@@ -22,9 +22,9 @@ SUMMARY = {'preset': 'quick', 'date': '2026-12-07', 'commit': '0123456789abcdef'
 def test_the_block_shows_every_claim_with_its_interval_and_verdict():
     text = readme_results.block(SUMMARY)
     assert text.startswith(readme_results.BEGIN) and text.endswith(readme_results.END)
-    assert '**1 hold, 0 do not, 0 are untested**' in text and '1 verdicts are fragile' in text
+    assert '**1 holds, 0 do not, 0 are untested**' in text and '1 verdict is fragile' in text
     assert '| `fig5-activation` (Fig. 5) | gemma2 | 0.900 [0.800, 0.950] | held (fragile) | pythia: 0.700, untested' in text
-    assert 'gemma2 at 0% 0% [0%, 17%]' in text and 'left 1 run(s)' in text and '0 verdict(s) changed.' in text
+    assert 'gemma2 at 0% 0% [0%, 17%]' in text and 'left 1 run of' in text and '0 verdicts changed.' in text
 
 
 def test_the_block_replaces_only_what_lies_between_the_markers():
