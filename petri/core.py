@@ -98,8 +98,8 @@ def vacant(path) -> bool:
 
 @contextmanager
 def atomic_dir(out):
-    "Yield a temporary directory that becomes `out` only if the block completes."
-    out = Path(out)
+    "Yield a temporary directory that becomes `out` only if the block completes (through a symlink: the directory it names)."
+    out = Path(out).resolve() if Path(out).is_symlink() else Path(out)
     check(not out.exists() or out.is_dir(), f"{out} exists and is not a directory")
     check(vacant(out), f"{out} exists and is not empty")
     out.parent.mkdir(parents=True, exist_ok=True)

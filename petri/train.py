@@ -278,6 +278,9 @@ class RunState:
         else:
             model, seconds = load_model(self.resume, device=self.device), self.trainer_state['seconds']
             history = read_parquet(self.out/'metrics.parquet')
+            missing = sorted({'step', 'split', 'fact_type', 'accuracy'} - set(history.columns))
+            check(not missing, f"{self.out/'metrics.parquet'} lacks column(s) {', '.join(missing)}: it is not this run's metric "
+                               f"history; remove {self.out} to start the run over")
             self.history = history[history.step <= self.step]
             self.log(f"resumed at step {self.step}" + note)
         for stale in (self.out/'checkpoints').glob('.*.tmp'): shutil.rmtree(stale, ignore_errors=True)

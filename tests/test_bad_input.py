@@ -493,3 +493,21 @@ def test_a_checkpoint_with_another_runs_weights_is_one_line(capsys, tmp_path):
     capsys.readouterr()
     one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(run)),
                    'does not fit its own config.json')
+
+
+def test_a_metric_history_of_other_columns_is_one_line(capsys, tmp_path, interrupted):
+    import shutil
+    import pandas as pd
+    out = tmp_path / 'run'
+    shutil.copytree(interrupted, out)
+    pd.DataFrame({'a': [1, 2]}).to_parquet(out / 'metrics.parquet')
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--epochs', '1', '--quiet', '--out', str(out)),
+                   'metrics.parquet lacks column(s) accuracy, fact_type, split, step', 'remove')
+
+
+def test_data_through_a_symlink_to_an_empty_directory(capsys, tmp_path):
+    (tmp_path / 'target').mkdir()
+    (tmp_path / 'link').symlink_to(tmp_path / 'target')
+    assert main(['data', '--preset', 'smoke', '--out', str(tmp_path / 'link')]) == 0
+    assert (tmp_path / 'link').is_symlink() and (tmp_path / 'target' / 'config.json').is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
