@@ -6,12 +6,12 @@ import torch
 from petri import __version__
 from petri.core import write_json
 from petri.dish import build_dataset, load_dataset
-from petri.config import PRESETS
+from petri.config import run_config
 from petri.train import IGNORE, encode
 
-def preset_data(preset: str, device='cpu'):
-    "The run config of `preset`, its dataset (built in a temporary directory) and the dataset's tensors on `device`."
-    run = PRESETS[preset]
+def preset_data(preset: str, device='cpu', **settings):
+    "The run config of `preset` (with `settings` changed), its dataset (built in a temporary directory) and its tensors on `device`."
+    run = run_config(preset, **settings)
     with tempfile.TemporaryDirectory() as tmp:
         ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
     return run, ds, encode(ds, device)

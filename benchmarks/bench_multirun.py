@@ -6,7 +6,8 @@ and AdamW for one run after another. petri's multi-run step (`petri.multirun.mul
 stacks of `--stacks` runs (default: petri's choice for the device; several sizes are measured side by side when
 given, e.g. `--stacks 1,2,4,8`), in float32, and under bfloat16 autocast with the first stack size (`--bf16-steps`
 steps per round, since bfloat16 can be slow on a CPU without bfloat16 instructions). With `--compile`, the stacked
-forward pass is also measured compiled by `torch.compile` (after a warm-up round that compiles it). Timings alternate
+loss is also measured compiled by `torch.compile` as petri compiles it (the forward pass, the output layer and the
+loss in one graph), and with only the forward pass compiled (after a warm-up round that compiles them). Timings alternate
 between the loops in short rounds, so that a change in the machine's load affects all alike; the ratios of the
 medians to the plain loop are printed (above 1: faster than the plain loop).
 
@@ -24,7 +25,8 @@ import argparse, statistics, time
 from _shared import plain_labels, preset_data, write_results
 import torch
 from petri.models import build_model
-from petri.multirun import CPU_STACK, multi_step, stack_runs, stacked_hidden
+from functools import partial
+from petri.multirun import CPU_STACK, multi_step, stack_runs, stacked_hidden, stacked_loss
 
 def matmul_flops(step) -> int:
     "FLOPs of the matrix products (forward and backward) of one call of `step`, as torch's FlopCounterMode counts them."
@@ -92,10 +94,12 @@ def main():
                 opt.step()
                 opt.zero_grad()
 
-    built, eager = {}, stacked_hidden
-    compiled = torch.compile(eager, dynamic=False) if args.compile else None
+    built = {}
+    # petri compiles the whole loss; compiling only the forward pass (the loss eager) is measured beside it
+    compiled = {'loss': torch.compile(stacked_loss, dynamic=False),
+                'forward': partial(stacked_loss, forward=torch.compile(stacked_hidden, dynamic=False))} if args.compile else {}
 
-    def multi_round(size: int, n_steps: int, bf16: bool = False, compile: bool = False):
+    def multi_round(size: int, n_steps: int, bf16: bool = False, compile: str | None = None):
         "A round of the K runs in stacks of `size` (each loop has its own models and optimizers)."
         if (size, bf16, compile) not in built:
             ms = models()
@@ -105,7 +109,7 @@ def main():
                 b = batches[s, i:i + size]
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                     multi_step(stack, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b],
-                               forward=compiled if compile else eager)
+                               loss=compiled[compile] if compile else stacked_loss)
 
     b = batches[0, 0]
     per_example = matmul_flops(lambda: plain[0](data.ids[b], labels=labels[b]).loss.backward()) / tc.batch_size
@@ -114,7 +118,9 @@ def main():
     for size in stacks: loops[f'petri multi-run, stacks of {size}, float32'] = (lambda size=size: multi_round(size, args.steps), args.steps)
     if args.compile:
         loops[f'petri multi-run, stacks of {stacks[0]}, float32, compiled'] = (
-            lambda: multi_round(stacks[0], args.steps, compile=True), args.steps)
+            lambda: multi_round(stacks[0], args.steps, compile='loss'), args.steps)
+        loops[f'petri multi-run, stacks of {stacks[0]}, float32, forward compiled, loss eager'] = (
+            lambda: multi_round(stacks[0], args.steps, compile='forward'), args.steps)
     loops[f'petri multi-run, stacks of {stacks[0]}, bfloat16 autocast'] = (
         lambda: multi_round(stacks[0], args.bf16_steps, bf16=True), args.bf16_steps)
     times = {k: [] for k in loops}

@@ -14,7 +14,7 @@ import petri
 # %% auto #0
 __all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'vacant',
            'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_yaml', 'read_parquet', 'runs_dir',
-           'project_path', 'n_workers', 'in_processes', 'locked']
+           'project_path', 'n_workers', 'in_processes', 'locked', 'timed', 'phase_seconds']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -232,3 +232,19 @@ def locked(path, wait: bool = True):
         except BlockingIOError: raise PetriError(f"{path} is in use by another process; wait for it to finish or choose another") from None
         yield
     finally: os.close(fd)                   # closing the descriptor releases the lock
+
+# %% ../nbs/01_core.ipynb #cb31b082
+_PHASE_SECONDS: dict[str, float] = {}      # this process's seconds per phase: a profile, not a result
+
+@contextmanager
+def timed(phase: str):
+    "Add the wall-clock seconds of the block to this process's count for `phase` (e.g. 'steps', 'evaluation')."
+    start = time.perf_counter()
+    try: yield
+    finally: _PHASE_SECONDS[phase] = _PHASE_SECONDS.get(phase, 0.0) + time.perf_counter() - start
+
+def phase_seconds(reset: bool = False) -> dict[str, float]:
+    "The seconds this process has spent in each phase since it started (or since the last reset, which `reset` makes)."
+    out = dict(_PHASE_SECONDS)
+    if reset: _PHASE_SECONDS.clear()
+    return out

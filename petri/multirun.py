@@ -4,7 +4,7 @@
 
 # %% ../nbs/22_multirun.ipynb #f8cefac6
 from __future__ import annotations
-from .core import check, config_hash, in_processes, locked, n_workers
+from .core import check, config_hash, in_processes, locked, n_workers, timed
 from .config import RunConfig, TrainConfig
 from .train import (IGNORE, RESUME_EVERY, RunState, Training, create_run_dir, finished, make_optimizer, optimizer_step, prepare_run,
                          soft_cap, train_loop)
@@ -160,22 +160,19 @@ def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/22_multirun.ipynb #e86e9c33
 def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
     """Each member's mean cross-entropy (K,) of its next-token predictions at `positions` (K, B, A; None: all) against
-    `targets` (IGNORE is skipped); `forward` computes the hidden states (`stacked_hidden`, or a compiled version of it)."""
+    `targets` (IGNORE is skipped); `forward` computes the hidden states (`stacked_hidden`, or a compiled version of it).
+    Every shape follows from the inputs' shapes, so that `torch.compile` can compile the whole loss."""
     hidden = forward(m, ids)
     K, H = len(hidden), hidden.shape[-1]
     hidden = hidden[:, :, :-1] if positions is None else hidden.gather(2, positions.unsqueeze(-1).expand(-1, -1, -1, H))
-    hidden, targets = hidden.reshape(K, -1, H), targets.reshape(K, -1)
-    keep = targets != IGNORE
-    counts = keep.sum(1)
-    rows = torch.argsort((~keep).to(torch.uint8), dim=1, stable=True)[:, :int(counts.max())]   # kept positions first, in order
-    targets = targets.gather(1, rows).masked_fill(torch.arange(rows.shape[1], device=rows.device) >= counts.unsqueeze(1), IGNORE)
-    logits = stacked_logits(m, hidden.gather(1, rows.unsqueeze(-1).expand(-1, -1, H)))
-    losses = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction='none').view(K, -1)
-    return losses.sum(1) / counts
+    targets = targets.reshape(K, -1)
+    logits = stacked_logits(m, hidden.reshape(K, -1, H))
+    losses = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction='none', ignore_index=IGNORE)
+    return losses.view(K, -1).sum(1) / (targets != IGNORE).sum(1)
 
-def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
-    "One optimizer step of every member on its own batch; returns the members' (detached) losses."
-    return optimizer_step(stacked_loss(m, ids, positions, targets, forward), optimizer, scheduler)
+def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, loss: Callable = stacked_loss) -> torch.Tensor:
+    "One optimizer step of every member on its own batch; returns the members' (detached) losses. `loss`: `stacked_loss` or a compiled one."
+    return optimizer_step(loss(m, ids, positions, targets), optimizer, scheduler)
 
 # %% ../nbs/22_multirun.ipynb #a1ddc89a
 def member_optimizer_state(state: dict, k: int) -> dict:
@@ -227,7 +224,8 @@ class StackedTraining(Training):
     "Runs trained together: their `RunState`s, their models, and their weights in stacks (each with its optimizer)."
     def __init__(self, states: list[RunState], size: int, compile: bool = False):
         self.states, self.size, first = states, size, states[0]
-        self.forward = torch.compile(stacked_hidden, dynamic=False) if compile else stacked_hidden
+        self.loss = torch.compile(stacked_loss, dynamic=False) if compile else stacked_loss
+        self._compiled = set()   # the step shapes compiled so far: a new one's first step is counted as compiling
         self.models = [s.initial_model(f"; trained together with {len(states) - 1} other run(s)") for s in states]
         self.stacks = _stacks(self.models, first.tc, first.total, [s.trainer_state for s in states] if first.resume else None, size)
 
@@ -253,6 +251,12 @@ class StackedTraining(Training):
             self.stacks = _stacks(self.models, first.tc, first.total, trainer_states, self.size)
         return accuracies
 
+    def compiles(self, shape: tuple) -> bool:
+        "Whether a stack's step on ids of `shape` compiles: the first of its shape in a compiled training (its time counts as compiling)."
+        new = self.loss is not stacked_loss and tuple(shape) not in self._compiled
+        self._compiled.add(tuple(shape))
+        return new
+
     def step(self) -> torch.Tensor:
         "One training step of every member, stack by stack; the members' losses."
         states, batches = self.states, [s.batch() for s in self.states]
@@ -264,8 +268,9 @@ class StackedTraining(Training):
             i = 0
             for stack, optimizer, scheduler in self.stacks:
                 part, i = slice(i, i + len(stack)), i + len(stack)
-                losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part],
-                                         targets[part], self.forward))
+                with timed('compile' if self.compiles(ids[part].shape) else 'steps'):
+                    losses.append(multi_step(stack, optimizer, scheduler, ids[part], None if positions is None else positions[part],
+                                             targets[part], self.loss))
         return torch.cat(losses)
 
 # %% ../nbs/22_multirun.ipynb #f57b61c0
@@ -292,7 +297,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
     groups: dict[tuple, list[tuple[int, RunState]]] = {}
     for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
         if finished(out): continue
-        state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics, resume_every)
+        with timed('data'): state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics, resume_every)
         groups.setdefault(_together(state), []).append((i, state))
     if workers > 1 and sum(map(len, groups.values())) > 1:
         parts = math.ceil(workers / len(groups))

@@ -13,7 +13,7 @@ from functools import partial
 from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .models import eval_mode
-from .train import encode
+from .train import by_length, encode
 from .runs import checkpoint_steps, checkpoints, load_model, load_trainer_state, run_dataset
 
 # %% auto #0
@@ -23,16 +23,21 @@ __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_e
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
 def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
-    "Residual stream after each block (or the blocks in `layers`) at `position` of every row: (n, layers, hidden)."
-    device = next(model.parameters()).device
-    out = []
+    """Residual stream after each block (or the blocks in `layers`) at `position` of every row: (n, layers, hidden).
+    Only the base model runs (no output layer), on rows batched by length and cut after their position (`by_length`);
+    padding is masked only where a row has some at or before its position (left padding): the causal attention keeps
+    later padding out of the states read anyway."""
+    device, out = next(model.parameters()).device, None
     with eval_mode(model):
-        for s in range(0, len(ids), batch_size):
-            x, p = ids[s:s + batch_size].to(device), position[s:s + batch_size].to(device)
-            hs = model(input_ids=x, attention_mask=(x != model.config.pad_token_id).long(), output_hidden_states=True).hidden_states[1:]
+        for rows, length in by_length(position + 1, batch_size):
+            x, p = ids[rows, :length].to(device), position[rows].to(device)
+            pad = x == model.config.pad_token_id
+            early = (pad & (torch.arange(length, device=device) <= p.unsqueeze(1))).any()
+            hs = model.base_model(input_ids=x, attention_mask=(~pad).long() if early else None, output_hidden_states=True).hidden_states[1:]
             hs = torch.stack(hs if layers is None else [hs[l] for l in layers], 1)        # (b, layers, T, hidden)
-            out.append(hs[torch.arange(len(x), device=device), :, p].float().cpu())
-    return torch.cat(out).numpy()
+            if out is None: out = torch.empty(len(ids), *hs.shape[1:2], hs.shape[-1])
+            out[rows] = hs[torch.arange(len(x), device=device), :, p].float().cpu()
+    return out.numpy()
 
 def activation_reps(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
     "Activation representations: the residual stream at `position`, concatenated over blocks (or `layers`)."

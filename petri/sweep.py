@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm import tqdm
-from .core import (choose, PetriError, check, check_seed, locked, from_dict, in_processes, n_workers, project_path,
-                        read_json, read_parquet, read_yaml, runs_dir, to_dict, write_json, write_parquet)
+from .core import (choose, PetriError, check, check_seed, locked, from_dict, in_processes, n_workers, phase_seconds,
+                        project_path, read_json, read_parquet, read_yaml, runs_dir, timed, to_dict, write_json, write_parquet)
 from .config import PRESETS, RunConfig, check_device, preset_name, run_config, setting
 from .models import no_progress_bars
 from .train import resolve_device, train
@@ -22,10 +22,10 @@ from .multirun import group_key, train_runs
 from .unify import SCORE_COLUMNS, run_unification, unification_monitor
 
 # %% auto #0
-__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ENGINES', 'SweepSpec', 'load_spec', 'plan',
-           'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
-           'sweep_status', 'collect', 'run_sweep', 'settings_key', 'with_settings', 'book_results', 'cached_runs',
-           'cached_run']
+__all__ = ['ANALYSIS_SETTINGS', 'SPEC_KEYS', 'GROUP_SIZE', 'SEEDED', 'MAX_RUNS', 'ENGINES', 'PHASES', 'SweepSpec', 'load_spec',
+           'plan', 'run_record', 'perform_run', 'execute', 'groups', 'execute_group', 'execute_task', 'results_path',
+           'time_path', 'sweep_status', 'time_breakdown', 'collect', 'run_sweep', 'settings_key', 'with_settings',
+           'book_results', 'cached_runs', 'cached_run']
 
 # %% ../nbs/40_sweep.ipynb #7deb01cc
 ANALYSIS_SETTINGS = ('max_examples', 'gradient_examples', 'seed')
@@ -181,7 +181,8 @@ def _quiet(threads: int | None):
 
 def _record(run: Path, analysis: dict | None):
     "Write the record of the finished run `run` unless it has one."
-    if not (run/'results.parquet').exists(): write_parquet(run_record(run, analysis), run/'results.parquet')
+    if not (run/'results.parquet').exists():
+        with timed('analyses'): write_parquet(run_record(run, analysis), run/'results.parquet')
 
 def perform_run(config: dict, run_dir, threads: int | None = None, analysis: dict | None = None) -> Path:
     """Train, analyse (with `run_unification` settings `analysis`) and record the run of `config` (a `RunConfig` as a dictionary)
@@ -274,11 +275,15 @@ def execute_group(out, runs: list[str], configs: list[dict], analysis: dict | No
     return [statuses[run] for run in runs]
 
 def execute_task(out, runs: list[str], configs: list[dict], notebook: str | None = None, analysis: dict | None = None,
-                 retry_failed: bool = False, threads: int | None = None, compile: bool = False) -> list[dict]:
-    "Execute a task of a sweep, one run or a group of runs (compiled or not); returns their statuses."
-    if len(runs) == 1 and not compile: return [execute(out, runs[0], configs[0], notebook, analysis, retry_failed, threads)]
-    check(notebook is None, "runs executed by an experiment notebook train alone")
-    return execute_group(out, runs, configs, analysis, retry_failed, threads, compile)
+                 retry_failed: bool = False, threads: int | None = None, compile: bool = False) -> dict:
+    """Execute a task of a sweep, one run or a group of runs (compiled or not); returns their `statuses` and where the
+    task's time went: its process (`pid`), its `start` and `end` (seconds since the epoch) and its `phases` (seconds)."""
+    start, _ = time.time(), phase_seconds(reset=True)
+    if len(runs) == 1 and not compile: statuses = [execute(out, runs[0], configs[0], notebook, analysis, retry_failed, threads)]
+    else:
+        check(notebook is None, "runs executed by an experiment notebook train alone")
+        statuses = execute_group(out, runs, configs, analysis, retry_failed, threads, compile)
+    return {'statuses': statuses, 'pid': os.getpid(), 'start': start, 'end': time.time(), 'phases': phase_seconds(reset=True)}
 
 # %% ../nbs/40_sweep.ipynb #65598d9e
 ENGINES = ('local', 'ray')
@@ -323,7 +328,7 @@ def _ray(tasks: list[dict], session, cpus: float, gpus: float):
                 lost = [(r, c) for r, c in zip(t['runs'], t['configs']) if not (out/r/'results.parquet').exists()]
                 for run, config in lost:
                     write_json({'run': run, 'error': error, 'traceback': '', 'config': config}, out/'failed'/f"{run}.json")
-                yield [{'run': run, 'status': 'failed', 'error': error} for run, _ in lost]
+                yield {'statuses': [{'run': run, 'status': 'failed', 'error': error} for run, _ in lost]}   # no timings: it died
     finally:
         if own: ray.shutdown()
 
@@ -334,6 +339,10 @@ def _spec(spec) -> SweepSpec:
 def results_path(spec, out) -> Path:
     "Where the results table of `spec` in the sweep directory `out` is."
     return Path(out)/'sweeps'/f'{_spec(spec).name}.parquet'
+
+def time_path(spec, out) -> Path:
+    "Where the record of where the last execution of `spec` in `out` spent its time is (see `time_breakdown`)."
+    return Path(out)/'sweeps'/f'{_spec(spec).name}-time.json'
 
 def sweep_status(spec, out) -> pd.DataFrame:
     "One row per run of `spec` in `out`: id, settings, `status` ('done', 'failed' or 'todo') and `error`."
@@ -348,6 +357,22 @@ def _ordered(record: pd.DataFrame) -> pd.DataFrame:
     "A run's record with the row keys first: step, epoch, split, fact type, then the measurements."
     front = ['step', 'epoch', 'split', 'fact_type']
     return record[front + [c for c in record.columns if c not in front]]
+
+PHASES = ('start-up', 'data', 'compile', 'steps', 'evaluation', 'monitor', 'checkpoints', 'final', 'analyses', 'other', 'idle')
+
+def time_breakdown(tasks: list[dict], start: float, end: float) -> pd.Series:
+    """Where the `end - start` seconds of an engine went, on average over its worker processes (so that the rows add up
+    to `end - start`): `start-up` (from `start` to a process's first task: spawning it and importing petri), the phases
+    its tasks timed (`petri.core.timed`), the tasks' untimed rest (`other`), and `idle` (a process with no task left)."""
+    timed_tasks = [t for t in tasks if t.get('pid') is not None]
+    pids = sorted({t['pid'] for t in timed_tasks})
+    n = max(1, len(pids))
+    rows = dict.fromkeys(PHASES, 0.0) | {'start-up': sum(min(t['start'] for t in timed_tasks if t['pid'] == p) - start for p in pids) / n}
+    for t in timed_tasks:
+        for phase, seconds in t['phases'].items(): rows[phase] = rows.get(phase, 0.0) + seconds / n
+        rows['other'] += (t['end'] - t['start'] - sum(t['phases'].values())) / n
+    rows['idle'] = (end - start) - sum(v for k, v in rows.items() if k != 'idle')
+    return pd.Series(rows, name='seconds')
 
 def collect(spec, out) -> pd.DataFrame:
     "Gather the records of the finished runs of `spec` in `out` into its results table (and write it)."
@@ -364,7 +389,7 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
               workers: int | str | None = None, progress: bool = True, group: bool | int | None = None) -> Path:
     """Execute the runs of `spec` (a `SweepSpec` or a YAML path) in `out` that are not done, compatible runs trained
     together unless `group` (default: the spec's) says otherwise; return the results table's path."""
-    spec, out = _spec(spec), Path(out).resolve()
+    started, spec, out = time.time(), _spec(spec), Path(out).resolve()
     choose(engine, ENGINES, 'engine')
     check(address is None or engine == 'ray', "an address is only for the ray engine")
     size = 1 if spec.notebook else _group_size(spec.group if group is None else group)
@@ -380,18 +405,28 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     configs = dict(zip(todo.run, todo.config.map(to_dict)))
     tasks = [{'out': str(out), 'runs': runs, 'configs': [configs[r] for r in runs], 'notebook': spec.notebook, 'analysis': spec.analysis,
               'retry_failed': retry_failed, 'compile': spec.compile} for runs in groups(todo, size, workers if engine == 'local' else 1)]
-    statuses = _local(tasks, workers) if engine == 'local' else _ray(tasks, session, spec.cpus, spec.gpus)
-    counts = {}
+    pool = time.time()
+    done = _local(tasks, workers) if engine == 'local' else _ray(tasks, session, spec.cpus, spec.gpus)
+    counts, reports = {}, []
     with tqdm(total=len(todo), desc=spec.name, disable=not progress or not len(todo)) as bar:
-        for batch in statuses:
-            for s in batch:
+        for report in done:
+            reports.append(report)
+            for s in report['statuses']:
                 counts[s['status']] = counts.get(s['status'], 0) + 1
                 if s['status'] == 'failed' and progress: print(f"run {s['run']} failed: {s['error']}", file=sys.stderr)
-            bar.update(len(batch))
+            bar.update(len(report['statuses']))
+    ended = time.time()
     collect(spec, out)
+    if len(todo):          # where the time went; a sweep with nothing to do keeps the record of the one that did the work
+        seconds = pd.concat([pd.Series({'planning': pool - started}), time_breakdown(reports, pool, ended),
+                             pd.Series({'results': time.time() - ended})])
+        write_json({'runs': len(todo), 'workers': workers if engine == 'local' else None, 'engine': engine,
+                    'wall_seconds': time.time() - started, 'seconds': seconds.round(3).to_dict()}, time_path(spec, out))
     if progress:
         print(f"sweep {spec.name}: {len(p)} runs; " + ', '.join(f"{v} {k}" for k, v in counts.items()) if counts else
               f"sweep {spec.name}: all {len(p)} runs already done")
+        if len(todo): print(f"time: {seconds.sum():.0f} s; " + ', '.join(f"{k} {v / seconds.sum():.0%}" for k, v in
+                                                                      seconds.sort_values(ascending=False).items() if v >= 0.01 * seconds.sum()))
     return results_path(spec, out)
 
 # %% ../nbs/40_sweep.ipynb #a188d49e

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
-                        read_json, read_parquet)
+                        read_json, read_parquet, timed)
 from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import Dataset, build_dataset, load_dataset
@@ -24,10 +24,10 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
                         provenance, discard_resume, run_id, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step',
-           'make_optimizer', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'final_metrics',
-           'resolve_device', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'Training', 'train_loop', 'train',
-           'dynamics_chart', 'fact_type_chart']
+__all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step',
+           'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
+           'final_metrics', 'resolve_device', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'Training',
+           'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -61,7 +61,8 @@ class Tensors:
 def encode(dataset: Dataset, device='cpu') -> Tensors:
     "The examples of `dataset` as padded tensors of token ids, attribute positions and attribute targets."
     ex, tok = dataset.examples, dataset.tokenizer
-    texts, prompts = tok(list(ex.text)).input_ids, tok(list(ex.prompt)).input_ids
+    ids = lambda texts: tok(list(texts), return_attention_mask=False).input_ids   # no mask: it would double the tokenizer's time
+    texts, prompts = ids(ex.text), ids(ex.prompt)
     n, t = len(texts), max(map(len, texts))
     a = max(len(x) - len(p) for x, p in zip(texts, prompts))
     ids = np.full((n, t), tok.pad_token_id, dtype=np.int64)
@@ -112,24 +113,32 @@ def make_optimizer(model, cfg: TrainConfig, total_steps: int):
     return optimizer, get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup_steps, total_steps), total_steps)
 
 # %% ../nbs/21_train.ipynb #4f7dd8ee
+EVAL_BATCH = 128   # examples per forward pass when evaluating: on a CPU, larger batches spill out of the cache (measured in 22_multirun)
+
+def by_length(needed: torch.Tensor, batch_size: int):
+    """Batches of at most `batch_size` rows, rows of similar `needed` length together, each with the longest length
+    its rows need: a causal model's states at a position read nothing after it, so the rest of each row can be left off."""
+    order = torch.argsort(needed.cpu(), stable=True)
+    for rows in order.split(batch_size): yield rows, int(needed[rows].max())
+
 @torch.no_grad()
-def predict(model, data: Tensors, index=None, batch_size: int = 1024):
+def predict(model, data: Tensors, index=None, batch_size: int = EVAL_BATCH):
     """Per example of `index` (default: all): the model's top token at each attribute position, given the correct
     tokens before it ((n, A), IGNORE past the attribute), and the attribute's log-probability."""
     index = torch.arange(len(data.ids)) if index is None else torch.as_tensor(np.asarray(index))
-    top, logp = [], []
+    top, logp = torch.full((len(index), data.targets.shape[1]), IGNORE), torch.zeros(len(index))
     with eval_mode(model):
-        for chunk in index.split(batch_size):
-            chunk = chunk.to(data.device)
+        for rows, length in by_length(data.positions[index.to(data.device)].max(-1).values + 1, batch_size):
+            chunk = index[rows].to(data.device)
             targets = data.targets[chunk]
             keep = targets != IGNORE
-            logits = target_logits(model, data.ids[chunk], data.positions[chunk]).float()
+            logits = target_logits(model, data.ids[chunk, :length], data.positions[chunk]).float()
             lp = logits.log_softmax(-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-            top.append(logits.argmax(-1).masked_fill(~keep, IGNORE).cpu())
-            logp.append((lp * keep).sum(-1).cpu())
-    return torch.cat(top).numpy(), torch.cat(logp).numpy()
+            top[rows] = logits.argmax(-1).masked_fill(~keep, IGNORE).cpu()
+            logp[rows] = (lp * keep).sum(-1).cpu()
+    return top.numpy(), logp.numpy()
 
-def score(model, data: Tensors, index=None, batch_size: int = 1024):
+def score(model, data: Tensors, index=None, batch_size: int = EVAL_BATCH):
     "Per example of `index` (default: all): whether the attribute is predicted (every token of it), and its log-probability."
     top, logp = predict(model, data, index, batch_size)
     targets = data.targets.cpu().numpy()
@@ -310,25 +319,27 @@ class RunState:
                   "with other settings")
         check((self.step == 0 or math.isfinite(running)) and all(torch.isfinite(p).all() for p in model.parameters()),
               f"training diverged before step {self.step} (loss {running:.4g}, or weights no longer finite): {advice}")
-        rows = evaluate(model, self.data, self.eval_idx)
+        with timed('evaluation'): rows = evaluate(model, self.data, self.eval_idx)
         for f in self.metrics:
-            try: rows = rows.merge(f(model, self.data, self.eval_idx), on=['split', 'fact_type'], how='left')
+            try:
+                with timed('monitor'): rows = rows.merge(f(model, self.data, self.eval_idx), on=['split', 'fact_type'], how='left')
             except PetriError as e:   # a metric of a broken model (zero or infinite activations): say what probably broke it
                 raise PetriError(f"step {self.step}: {e}; the model has probably diverged: {advice}") from None
         rows = rows.assign(step=self.step, epoch=self.step / self.steps_per_epoch)
         self.history = pd.concat([self.history, rows], ignore_index=True) if len(self.history) else rows
-        write_parquet(self.history, self.out/'metrics.parquet')
+        with timed('checkpoints'): write_parquet(self.history, self.out/'metrics.parquet')
         acc = rows[rows.fact_type == 'all'].set_index('split').accuracy
         loss = f"train loss {running:.4f}" if math.isfinite(running) else "no step yet"   # step 0: no loss measured, not a divergence
         self.log(f"step {self.step} epoch {self.step / self.steps_per_epoch:.2f} {loss} " +
                  ' '.join(f"{s} {acc[s]:.3f}" for s in SPLITS if s in acc))
         previous = checkpoints(self.out)
         state = {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state
-        save_checkpoint(checkpoint_dir(self.out, self.step), model, self.ds.tokenizer, state)
+        with timed('checkpoints'):
+            save_checkpoint(checkpoint_dir(self.out, self.step), model, self.ds.tokenizer, state)
+            if self.tc.keep == 'last':
+                for s, p in previous.items():
+                    if s != self.step: shutil.rmtree(p)
         self._saved = time.perf_counter()
-        if self.tc.keep == 'last':
-            for s, p in previous.items():
-                if s != self.step: shutil.rmtree(p)
         self.stopped = self.tc.early_stop and _plateaued(self.history, self.tc, self.steps_per_epoch)
         return acc
 
@@ -338,12 +349,16 @@ class RunState:
 
     def write_resume(self, model, trainer_state: dict):
         "Write the resume checkpoint with `trainer_state` (the optimizer's and scheduler's, and the `running` loss sum and `count`)."
-        save_resume(self.out, model, self.ds.tokenizer, {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state)
+        with timed('checkpoints'):
+            save_resume(self.out, model, self.ds.tokenizer, {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state)
         self._saved = time.perf_counter()
 
     def finish(self, model):
         """Evaluate the final `model` on the whole splits, write it to `final/` with its model card, drop the resume checkpoint,
         and write the summary, which marks the run finished."""
+        with timed('final'): self._finish(model)
+
+    def _finish(self, model):
         seconds = time.perf_counter() - self.clock
         subset = self.history[(self.history.step == self.step) & (self.history.fact_type == 'all')].set_index('split').accuracy
         summary = ({'steps': self.step, 'epochs': self.step / self.steps_per_epoch, 'stopped_early': self.stopped,
@@ -377,7 +392,7 @@ class Training:
         "One optimizer step of every run on its own batch; the runs' losses (one per run, detached)."
         s = self.states[0]
         b = s.batch()
-        with s.autocast():
+        with timed('steps'), s.autocast():
             return train_step(self.models[0], self.optimizer, self.scheduler, s.data.ids[b],
                               None if s.positions is None else s.positions[b], s.targets[b]).view(1)
 
@@ -429,8 +444,10 @@ def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[C
     out = Path(out)
     run, ds, resume = prepare_run(source, out, train_cfg)
     if finished(out): return out
-    ds = create_run_dir(run, ds, out)
-    with locked(out, wait=False): train_loop(Training([RunState(run, ds, out, resume, metrics, resume_every)]), progress)
+    with timed('data'): ds = create_run_dir(run, ds, out)
+    with locked(out, wait=False):
+        with timed('data'): state = RunState(run, ds, out, resume, metrics, resume_every)
+        train_loop(Training([state]), progress)
     return out
 
 
