@@ -10,7 +10,8 @@ runs' full length (its steps all cost the same). Above 1, the sweep is faster. T
 record of its time (`petri.sweep.time_path`): planning, then per worker process on average its start-up and each
 phase petri times, and the results table; everything but the training steps is the work around the training.
 
-    python benchmarks/bench_sweep.py [--preset quick] [--arch gemma2|pythia] [--k 4] [--parallel 0.1] [--compile] [--out results/bench-sweep-quick.json]
+    python benchmarks/bench_sweep.py [--preset quick] [--arch gemma2|pythia] [--k 4] [--parallel 0.1] [--compile] [--workers auto]
+                                     [--out results/bench-sweep-quick.json]
 """
 import argparse, tempfile, time
 from pathlib import Path
@@ -95,7 +96,8 @@ def main():
           f"matrix-product FLOPs of its training steps; done as efficiently as the steps, they alone would be "
           f"{work['share_of_steps'] / (1 + work['share_of_steps']):.1%} of the time")
     if args.out:
-        write_results(args.out, {'preset': args.preset, 'arch': args.arch, 'runs': args.k, 'parallel': args.parallel, 'compile': args.compile,
+        write_results(args.out, {'preset': args.preset, 'arch': args.arch, 'runs': args.k, 'parallel': args.parallel,
+                                 'compile': args.compile,
                                  'steps': sum(steps), 'sweep_seconds': sweep_seconds, 'plain_seconds': plain_seconds,
                                  'plain_ms_per_step': 1e3 * sum(per_step) / len(per_step), 'ratio': plain_seconds / sweep_seconds,
                                  'workers': took['workers'], 'breakdown_seconds': took['seconds'], 'around_training': around,

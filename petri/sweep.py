@@ -425,8 +425,9 @@ def run_sweep(spec, out, engine: str = 'local', address: str | None = None, retr
     if progress:
         print(f"sweep {spec.name}: {len(p)} runs; " + ', '.join(f"{v} {k}" for k, v in counts.items()) if counts else
               f"sweep {spec.name}: all {len(p)} runs already done")
-        if len(todo): print(f"time: {seconds.sum():.0f} s; " + ', '.join(f"{k} {v / seconds.sum():.0%}" for k, v in
-                                                                      seconds.sort_values(ascending=False).items() if v >= 0.01 * seconds.sum()))
+        if len(todo):
+            shares = (seconds / seconds.sum()).sort_values(ascending=False)
+            print(f"time: {seconds.sum():.0f} s; " + ', '.join(f"{k} {v:.0%}" for k, v in shares.items() if v >= 0.01))
     return results_path(spec, out)
 
 # %% ../nbs/40_sweep.ipynb #a188d49e

@@ -350,7 +350,8 @@ class RunState:
     def write_resume(self, model, trainer_state: dict):
         "Write the resume checkpoint with `trainer_state` (the optimizer's and scheduler's, and the `running` loss sum and `count`)."
         with timed('checkpoints'):
-            save_resume(self.out, model, self.ds.tokenizer, {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state)
+            state = {'step': self.step, 'seconds': time.perf_counter() - self.clock} | trainer_state
+            save_resume(self.out, model, self.ds.tokenizer, state)
         self._saved = time.perf_counter()
 
     def finish(self, model):
