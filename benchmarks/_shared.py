@@ -8,6 +8,7 @@ from petri.core import write_json
 from petri.dish import build_dataset, load_dataset
 from petri.config import run_config
 from petri.train import IGNORE, encode
+from petri.runs import provenance
 
 def preset_data(preset: str, device='cpu', **settings):
     "The run config of `preset` (with `settings` changed), its dataset (built in a temporary directory) and its tensors on `device`."
@@ -35,7 +36,7 @@ def cpu() -> dict:
             'bf16_instructions': sorted(f for f in flags if f in ('avx512_bf16', 'amx_bf16'))}
 
 def write_results(path, record: dict):
-    "Write a benchmark's `record` to the JSON file `path` (atomically), with the command that produced it and where it ran."
+    "Write a benchmark's `record` to the JSON file `path` (atomically), with the command and commit that produced it and where it ran."
     where = {'command': 'python ' + ' '.join(sys.argv), 'date': time.strftime('%Y-%m-%d', time.gmtime()), 'petri': __version__,
-             'torch': torch.__version__, 'torch_threads': torch.get_num_threads()} | cpu()
+             'commit': provenance()['git_commit'], 'torch': torch.__version__, 'torch_threads': torch.get_num_threads()} | cpu()
     write_json(where | record, Path(path))

@@ -3,7 +3,7 @@ import os, signal, subprocess, sys, time
 import pandas as pd
 import pytest
 from petri.core import read_json, read_parquet
-from petri.sweep import load_spec, plan, results_path, run_sweep, sweep_status
+from petri.sweep import load_spec, plan, results_path, run_sweep, sweep_status, time_breakdown, time_path
 from petri.train import eval_steps
 from petri.runs import checkpoints
 
@@ -101,6 +101,13 @@ def test_process_pool_gives_the_same_table_as_sequential_runs(local_sweep, tmp_p
     spec, _, local = local_sweep
     run_sweep(spec, tmp_path/'out', workers=2, progress=False)
     pooled = check_table(spec, tmp_path/'out')
+    took = read_json(time_path(spec, tmp_path/'out'))            # where the pool's time went: it adds up to the wall-clock time
+    seconds = pd.Series(took['seconds'])
+    assert took['workers'] == 2 and took['runs'] == 2
+    assert abs(seconds.sum() - took['wall_seconds']) < 0.05 * took['wall_seconds']
+    assert seconds['start-up'] > 0 and seconds['steps'] > 0 and seconds['monitor'] > 0 and (seconds > -0.5).all()
+    run_sweep(spec, tmp_path/'out', workers=2, progress=False)    # nothing left to do: the record of the work stays
+    assert read_json(time_path(spec, tmp_path/'out')) == took
     keys = ['run', 'step', 'split', 'fact_type']
     pd.testing.assert_frame_equal(pooled.sort_values(keys).reset_index(drop=True), local.sort_values(keys).reset_index(drop=True),
                                   check_exact=False, rtol=1e-3, atol=1e-3)
@@ -156,3 +163,14 @@ def test_recorded_sweep_holds_each_run_once_with_its_measures_and_provenance(loc
     done = subprocess.run([sys.executable, str(project_path('experiments', 'record_sweep.py')), str(unfinished), str(out),
                            str(tmp_path/'x.parquet')], capture_output=True, text=True)
     assert done.returncode == 2 and 'is not finished' in done.stderr and not (tmp_path/'x.parquet').exists()
+
+
+def test_time_breakdown_adds_up_per_worker_process():
+    "Start-up until each process's first task, the timed phases, the untimed rest and idle time: on average over processes."
+    tasks = [{'statuses': [], 'pid': 1, 'start': 10.0, 'end': 20.0, 'phases': {'steps': 6.0, 'evaluation': 2.0}},
+             {'statuses': [], 'pid': 2, 'start': 12.0, 'end': 18.0, 'phases': {'steps': 4.0}},
+             {'statuses': [{'run': 'x', 'status': 'failed', 'error': 'died'}]}]          # a task that died reports no time
+    rows = time_breakdown(tasks, start=8.0, end=20.0)
+    assert rows['start-up'] == 3.0 and rows['steps'] == 5.0 and rows['evaluation'] == 1.0
+    assert rows['other'] == 2.0 and rows['idle'] == 1.0 and rows['monitor'] == 0.0
+    assert rows.sum() == 12.0
