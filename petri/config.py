@@ -5,6 +5,7 @@
 # %% ../nbs/14_config.ipynb #9b0f7818
 from __future__ import annotations
 import dataclasses, inspect, math, numbers, os, re, typing
+from typing import ClassVar
 from dataclasses import dataclass
 from pathlib import Path
 from .core import choose, PetriError, check, check_number, check_seed, from_dict, read_json
@@ -15,8 +16,9 @@ from .datasets import SplitConfig, UNITS, VARIANTS
 # %% auto #0
 __all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'MAX_PARAMETERS', 'COMPONENTS', 'SCALES',
            'LOSSES', 'MAX_STEPS', 'KEEP', 'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES', 'SETTINGS',
-           'DataConfig', 'dataset_config', 'ModelConfig', 'check_device', 'TrainConfig', 'RunConfig', 'preset_name',
-           'setting_type', 'typed', 'setting', 'configure', 'run_config', 'data_config', 'model_config', 'setting_help']
+           'DataConfig', 'dataset_config', 'ModelConfig', 'schedule_window', 'check_device', 'TrainConfig', 'RunConfig',
+           'preset_name', 'setting_type', 'typed', 'setting', 'configure', 'run_config', 'data_config', 'model_config',
+           'setting_help']
 
 # %% ../nbs/14_config.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
@@ -132,6 +134,16 @@ MAX_STEPS = 10_000_000   # a bound on a run's time: 160 times the paper preset's
 KEEP = ('all', 'last')
 PRECISIONS = ('fp32', 'bf16')
 
+def schedule_window(schedule: str) -> tuple[float, float] | None:
+    """The share of a run's steps that sees its parallel examples under `schedule`: None for `uniform` (shuffled
+    with the rest, as the study trains), (0, p) for `early-P` and (1 - p, 1) for `late-P`, P a percentage."""
+    m = re.fullmatch(r'(early|late)-(\d{1,2})', schedule) if isinstance(schedule, str) else None
+    check(schedule == 'uniform' or (m and 0 < int(m[2]) < 100),
+          f"schedule must be uniform, early-P or late-P with P a whole percentage of the steps in 1..99, got {schedule!r}")
+    if schedule == 'uniform': return None
+    p = int(m[2]) / 100
+    return (0.0, p) if m[1] == 'early' else (1.0 - p, 1.0)
+
 def check_device(device):
     "A device petri can name: cpu, cuda or cuda:N (whether it exists is checked where training starts)."
     check(isinstance(device, str) and (device == 'cpu' or re.fullmatch(r'cuda(:\d+)?', device)),
@@ -156,6 +168,8 @@ class TrainConfig:
     device: str = 'cpu'              # where to train: cpu, cuda or cuda:N
     precision: str = 'fp32'          # fp32, or bf16 (autocast; for GPUs)
     seed: int = 0                    # training seed: initialization and batch order
+    schedule: str = 'uniform'        # when the parallel examples are seen: uniform, early-P or late-P (P% of the steps)
+    UNHASHED_DEFAULTS: ClassVar[dict] = {'schedule': 'uniform'}   # added later: runs made before keep their identity
 
     def __post_init__(self):
         check_number(self.epochs, 'epochs')
@@ -174,6 +188,7 @@ class TrainConfig:
         check(isinstance(self.patience, int) and self.patience >= 1, f"patience must be a positive integer, got {self.patience!r}")
         check_device(self.device)
         choose(self.precision, PRECISIONS, 'precision')
+        schedule_window(self.schedule)
 
 @dataclass(frozen=True)
 class RunConfig:

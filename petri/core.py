@@ -56,9 +56,18 @@ def from_dict(cls, d: dict):
     try: return cls(**kw)
     except TypeError as e: raise PetriError(f"{cls.__name__}: {e}") from None
 
+def _identity(cfg) -> dict:
+    "A config as `to_dict` gives it, less the fields its classes' `UNHASHED_DEFAULTS` hold at their old value."
+    skip, d, out = getattr(type(cfg), 'UNHASHED_DEFAULTS', {}), to_dict(cfg), {}
+    for f in dataclasses.fields(cfg):
+        v = getattr(cfg, f.name)
+        if f.name in skip and v == skip[f.name]: continue
+        out[f.name] = _identity(v) if dataclasses.is_dataclass(v) else d[f.name]
+    return out
+
 def config_hash(cfg) -> str:
     "A short identifier of a config: equal configs give equal hashes."
-    canon = json.dumps(to_dict(cfg), sort_keys=True, separators=(',', ':'))
+    canon = json.dumps(_identity(cfg), sort_keys=True, separators=(',', ':'))
     return hashlib.sha256(canon.encode()).hexdigest()[:12]
 
 # %% ../nbs/01_core.ipynb #c2fb5035

@@ -18,7 +18,7 @@ from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config
 from .kg import FACT_TYPES
 from .datasets import SPLITS
 from .dish import Dataset, build_dataset, load_dataset
-from .config import DataConfig, RunConfig, TrainConfig
+from .config import DataConfig, RunConfig, TrainConfig, schedule_window
 from .models import build_model, eval_mode
 from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, load_model, load_trainer_state, model_card,
                         provenance, discard_resume, run_id, save_checkpoint, save_resume)
@@ -26,8 +26,8 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 # %% auto #0
 __all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step',
            'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
-           'final_metrics', 'resolve_device', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'Training',
-           'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
+           'final_metrics', 'resolve_device', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir',
+           'RunState', 'Training', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -194,6 +194,22 @@ def _epoch_order(n: int, seed: int, epoch: int, device) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     return torch.randperm(n, generator=g).to(device)
 
+# %% ../nbs/21_train.ipynb #7fae3ec4
+def scheduled_order(order: np.ndarray, parallel: np.ndarray, window: tuple[float, float]) -> np.ndarray:
+    """`order` (the examples a run sees, one per place) with the places whose `parallel` flag is set moved to evenly
+    spaced places inside `window` (shares of the run, e.g. (0, 0.25): its first quarter), the other examples filling the
+    other places; each kind keeps its order."""
+    order, parallel = np.asarray(order), np.asarray(parallel, bool)
+    n, k = len(order), int(parallel.sum())
+    lo, hi = int(round(window[0] * n)), int(round(window[1] * n))
+    check(k <= hi - lo, f"the run sees its parallel examples {k:,} times, more than the {hi - lo:,} places of the "
+                        f"{window[1] - window[0]:.0%} of its steps the schedule gives them; choose a longer window or less parallel data")
+    slots = np.zeros(n, bool)
+    slots[lo + (np.arange(k) * (hi - lo)) // max(k, 1)] = True
+    out = np.empty_like(order)
+    out[slots], out[~slots] = order[parallel], order[~parallel]
+    return out
+
 # %% ../nbs/21_train.ipynb #91255f42
 def _plateaued(history: pd.DataFrame, cfg: TrainConfig, steps_per_epoch: int) -> bool:
     "Whether train and in-language accuracy moved less than `min_delta` over the last `patience` evaluations."
@@ -264,6 +280,7 @@ class RunState:
         self.steps_per_epoch = math.ceil(len(self.train_idx) / self.tc.batch_size)
         self.total = math.ceil(self.tc.epochs * self.steps_per_epoch)
         self.schedule = set(eval_steps(self.total, self.tc.evals))
+        self.order = self._scheduled() if schedule_window(self.tc.schedule) else None   # None: shuffled epoch by epoch
         self.trainer_state = load_trainer_state(resume) if resume else None   # optimizer and scheduler state to resume from
         self.step = self.trainer_state['step'] if resume else 0
         self.history, self.stopped, self._epoch = pd.DataFrame(), False, -1
@@ -300,9 +317,21 @@ class RunState:
         "The sum and count of the training losses since the last evaluation: none, unless resumed from a resume checkpoint."
         return (self.trainer_state or {}).get('running', 0.0), (self.trainer_state or {}).get('count', 0)
 
+    def _scheduled(self) -> torch.Tensor:
+        "Every example the run sees, place by place, as its schedule orders them: the uniform run's sequence rearranged."
+        n, (full, rest) = len(self.train_idx), divmod(self.total, self.steps_per_epoch)
+        train_idx = self.train_idx.cpu()
+        seq = torch.cat([train_idx[_epoch_order(n, self.tc.seed, e, 'cpu')] for e in range(full + (rest > 0))]).numpy()
+        used = full * n + min(rest * self.tc.batch_size, n)               # the places the run's steps reach
+        seq[:used] = scheduled_order(seq[:used], self.data.examples.parallel.to_numpy()[seq[:used]], schedule_window(self.tc.schedule))
+        return torch.as_tensor(seq, device=self.device)
+
     def batch(self) -> torch.Tensor:
         "The training examples of the current step's batch."
         epoch, b = divmod(self.step, self.steps_per_epoch)
+        if self.order is not None:
+            start = epoch * len(self.train_idx) + b * self.tc.batch_size
+            return self.order[start:min(start + self.tc.batch_size, (epoch + 1) * len(self.train_idx))]
         if epoch != self._epoch:
             self._order, self._epoch = self.train_idx[_epoch_order(len(self.train_idx), self.tc.seed, epoch, self.device)], epoch
         return self._order[b * self.tc.batch_size:(b + 1) * self.tc.batch_size]
