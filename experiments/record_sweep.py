@@ -1,7 +1,8 @@
 """A finished sweep's runs as a results table a chapter reads: one row per run with its settings, its final
 accuracy on each whole split, its final cross-lingual accuracy per fact type, its unification scores and the
 language feature's measures (`petri.features.run_measures`: MI of language and attribute, of tokens and language,
-and the footprints of language and fact identity in the final activations), written
+and the footprints of language and fact identity in the final activations), with its curves over training (per run
+and evaluation step: its settings, accuracies and unification monitor, `OUT-curves.parquet`), written
 beside a JSON file with the command, date, commit and machine that produced it (and the commits the runs were
 trained at, from their provenance). Environment variables that choose the CPU's kernels (`KERNEL_VARIABLES`), when
 set, are written into the command: record a sweep under the same ones it was trained with.
@@ -14,7 +15,7 @@ from pathlib import Path
 from petri import __version__
 from petri.core import PetriError, check, read_json, read_parquet, write_json, write_parquet
 from petri.features import run_measures
-from petri.selection import final_runs, run_table
+from petri.selection import final_runs, run_table, settings_curves
 from petri.sweep import load_spec, results_path, sweep_status
 
 
@@ -47,6 +48,7 @@ def record(spec_path, runs, out):
     table = table.join(pd.DataFrame([run_measures(p) for p in paths], index=table.index))
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
+    write_parquet(settings_curves(results), Path(out).with_name(Path(out).stem + '-curves.parquet'))
     kernels = ''.join(f"{k}={os.environ[k]} " for k in KERNEL_VARIABLES if os.environ.get(k))
     write_json({'command': f"{kernels}petri sweep {spec_path} --out {runs}, then {kernels}python {' '.join(sys.argv)}",
                 'sweep': spec.name, 'preset': spec.preset, 'runs': len(table), 'date': time.strftime('%Y-%m-%d', time.gmtime()),

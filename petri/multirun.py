@@ -6,7 +6,7 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers, timed
 from .config import RunConfig, TrainConfig
-from .train import (IGNORE, RESUME_EVERY, RunState, Training, create_run_dir, finished, make_optimizer, optimizer_step, prepare_run,
+from .train import (IGNORE, RESUME_EVERY, RunState, Training, finished, open_run, make_optimizer, optimizer_step, prepare_run,
                          soft_cap, train_loop)
 import copy, dataclasses, math
 import pandas as pd
@@ -297,7 +297,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
     groups: dict[tuple, list[tuple[int, RunState]]] = {}
     for i, ((run, ds, resume), out) in enumerate(zip(prepared, outs)):
         if finished(out): continue
-        with timed('data'): state = RunState(run, create_run_dir(run, ds, out), out, resume, metrics, resume_every)
+        state = open_run(run, ds, out, resume, metrics, resume_every)
         groups.setdefault(_together(state), []).append((i, state))
     if workers > 1 and sum(map(len, groups.values())) > 1:
         parts = math.ceil(workers / len(groups))

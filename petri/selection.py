@@ -18,8 +18,8 @@ from .unify import SCORE_COLUMNS, unification_plus
 __all__ = ['SCORES', 'HEURISTICS', 'CHECKPOINT_METHODS', 'TARGET', 'EARLY', 'POINTS', 'MODELS', 'MIN_RUNS', 'PREDICTOR_SETS',
            'FRACTIONS', 'settings_columns', 'run_table', 'correlations', 'subset_accuracy', 'whole_splits',
            'final_runs', 'select_runs', 'sweep_runs', 'run_settings', 'paired_runs', 'checkpoint_curves',
-           'select_checkpoints', 'training_progress', 'features_at', 'compute_saved', 'leave_one_run_out',
-           'early_prediction', 'monitor_ranking', 'earliest_fraction']
+           'settings_curves', 'sweep_curves', 'select_checkpoints', 'training_progress', 'features_at', 'compute_saved',
+           'leave_one_run_out', 'early_prediction', 'monitor_ranking', 'earliest_fraction']
 
 # %% ../nbs/41_selection.ipynb #8728b8cf
 # for predicting a run's final accuracy early in training (the last section but one)
@@ -115,17 +115,22 @@ def select_runs(runs: pd.DataFrame, rounds: int = 1000, fraction: float = 1/3, s
     return pd.DataFrame(rows)
 
 # %% ../nbs/41_selection.ipynb #9840a745
+def _recorded(name: str, preset: str, settings: dict | None, part: str = ''):
+    """The recorded table `results/<name>-<preset><part>.parquet` of a book's sweep and where it comes from, where a
+    chapter reads one (above the smoke preset, without settings); else None."""
+    recorded = project_path('results', f'{name}-{preset}{part}.parquet')
+    if preset == 'smoke' or settings or not recorded.is_file(): return None
+    made = read_json(project_path('results', f'{name}-{preset}.json'))
+    return read_parquet(recorded), (f"recorded results: {made['runs']} runs of `sweeps/{preset}-{name}.yml`, made on "
+                                    f"{made['date']} at commit {made['commit'][:12]} on {made['machine']}")
+
 def sweep_runs(name: str, preset: str | None = None, measures=None, settings: dict | None = None) -> tuple[pd.DataFrame, str]:
     """The `final_runs` rows of the book's sweep `name` at `preset` (with a chapter's `settings` added to every run),
     and where they come from: the recorded table `results/<name>-<preset>.parquet` where there is one (above the smoke
     preset, and without settings), else the sweep's runs, trained now unless they exist, with their `path` and the
     columns `measures` (run directory -> dict) gives, as recording adds them."""
     preset = preset_name(preset)
-    recorded = project_path('results', f'{name}-{preset}.parquet')
-    if preset != 'smoke' and recorded.is_file() and not settings:
-        made = read_json(recorded.with_suffix('.json'))
-        return read_parquet(recorded), (f"recorded results: {made['runs']} runs of `sweeps/{preset}-{name}.yml`, made on "
-                                        f"{made['date']} at commit {made['commit'][:12]} on {made['machine']}")
+    if found := _recorded(name, preset, settings): return found
     results = book_results(name, preset, settings)
     paths = [runs_dir(preset, r) for r in run_table(results).run]
     runs = final_runs(results, paths).assign(path=[str(p) for p in paths])
@@ -161,6 +166,18 @@ def checkpoint_curves(results: pd.DataFrame) -> pd.DataFrame:
     unif = rows[rows.split == 'train'].set_index(['run', 'step']).unification.rename('unification')
     out = acc.rename(columns=lambda s: f"{SPLIT_NAMES[s]}_accuracy").join(unif).reset_index()
     return out.assign(unification_plus=unification_plus(out.unification, out.in_language_accuracy))
+
+def settings_curves(results: pd.DataFrame) -> pd.DataFrame:
+    "`checkpoint_curves` with each run's settings: what `experiments/record_sweep.py` records of a sweep's training."
+    return results.drop_duplicates('run')[['run', *settings_columns(results)]].merge(checkpoint_curves(results), on='run')
+
+def sweep_curves(name: str, preset: str | None = None, settings: dict | None = None) -> tuple[pd.DataFrame, str]:
+    """`settings_curves` of the book's sweep `name` at `preset`, and where they come from: recorded
+    (`results/<name>-<preset>-curves.parquet`) or from the sweep's runs, as `sweep_runs` decides."""
+    preset = preset_name(preset)
+    if found := _recorded(name, preset, settings, '-curves'): return found
+    return settings_curves(book_results(name, preset, settings)), (f"the runs of `sweeps/{preset}-{name}.yml`" +
+                                                                    (f" with {settings}" if settings else '') + " trained (or reused) now")
 
 def select_checkpoints(results: pd.DataFrame) -> pd.DataFrame:
     "One row per run and method: the chosen step and its cross-lingual accuracy (runs without a unification score are left out)."

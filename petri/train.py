@@ -27,7 +27,7 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 __all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step',
            'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
            'final_metrics', 'resolve_device', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir',
-           'RunState', 'Training', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
+           'RunState', 'open_run', 'Training', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -400,6 +400,20 @@ class RunState:
         write_json(summary, self.out/'summary.json')
         self.log(f"finished at step {self.step} after {seconds:.1f} s" + (" (early stop)" if self.stopped else ""))
 
+# %% ../nbs/21_train.ipynb #dee4b6eb
+def open_run(run: RunConfig, ds: Dataset | None, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = (),
+             resume_every: float = RESUME_EVERY) -> RunState:
+    "The `RunState` of `run` in the run directory `out`, created unless it exists; a directory created here is removed if the run cannot start."
+    existed, created = out.exists(), not (out/'config.json').exists()
+    with timed('data'):
+        ds = create_run_dir(run, ds, out)
+        try: return RunState(run, ds, out, resume, metrics, resume_every)
+        except PetriError:
+            if created and not existed: shutil.rmtree(out, ignore_errors=True)
+            elif created:                            # a vacant directory the caller gave: empty again
+                for p in out.iterdir(): shutil.rmtree(p) if p.is_dir() else p.unlink()
+            raise
+
 # %% ../nbs/21_train.ipynb #891a4ca8
 class Training:
     """Runs that train in step, and how one step updates them: their `RunState`s and their models, here one model
@@ -474,10 +488,8 @@ def train(source, out, train_cfg: TrainConfig | None = None, metrics: Sequence[C
     out = Path(out)
     run, ds, resume = prepare_run(source, out, train_cfg)
     if finished(out): return out
-    with timed('data'): ds = create_run_dir(run, ds, out)
-    with locked(out, wait=False):
-        with timed('data'): state = RunState(run, ds, out, resume, metrics, resume_every)
-        train_loop(Training([state]), progress)
+    state = open_run(run, ds, out, resume, metrics, resume_every)
+    with locked(out, wait=False): train_loop(Training([state]), progress)
     return out
 
 

@@ -37,6 +37,10 @@ def one_line_error(status, err, *words):
     (['train', '--preset', 'smoke', '--seed', '-1'], ['seed must be an integer']),
     (['train', '--preset', 'smoke', '--seed', '99999999999999999999'], ['seed must be an integer']),
     (['train', '--preset', 'smoke', '--data-seed', '-3'], ['seed must be an integer']),
+    (['train', '--preset', 'smoke', '--schedule', 'early-0'], ['schedule must be uniform, early-P or late-P']),
+    (['train', '--preset', 'smoke', '--schedule', 'early-100'], ['schedule must be uniform, early-P or late-P']),
+    (['train', '--preset', 'smoke', '--schedule', 'middle-20'], ['schedule must be uniform, early-P or late-P']),
+    (['train', '--preset', 'smoke', '--schedule', 'early-2.5'], ['schedule must be uniform, early-P or late-P']),
 ])
 def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, words):
     out = tmp_path / 'out'
@@ -52,6 +56,13 @@ def test_a_bad_training_setting_fails_before_torch_loads(tmp_path):
     done = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
     assert done.stdout.split() == ['2', 'False'] and 'lr must be a finite positive number' in done.stderr, (done.stdout, done.stderr)
     assert not (tmp_path/'x').exists()
+
+
+def test_a_schedule_too_short_for_the_parallel_data_is_one_line(capsys, tmp_path):
+    "The window is checked against the data before the first step: the parallel examples must fit in it."
+    status, err = petri(capsys, 'train', '--preset', 'smoke', '--parallel', '0.3', '--schedule', 'early-5', '--out', str(tmp_path/'r'))
+    one_line_error(status, err, 'choose a longer window or less parallel data')
+    assert not (tmp_path/'r').exists()                                          # nothing left to block the corrected rerun
 
 
 def test_corrected_rerun_after_a_bad_setting_works(capsys, tmp_path):
