@@ -115,7 +115,7 @@ SPEC_HELP = """a sweep spec is a YAML mapping:
   gpus      Ray: GPUs per run (default 0; 0.25 puts four runs on a GPU)
   group     train runs that differ only in data or seed together in one process (default true), in groups of
             at most this many if an integer; false: one run per process
-  compile   torch.compile the stacked forward pass (default false; about 1.5x faster training on a CPU at
+  compile   torch.compile the stacked loss (default false; about 1.5x faster training on a CPU at
             the quick scale, after a few seconds of compiling per process)
   notebook  an experiment notebook papermill executes per run (e.g. experiments/run.ipynb), path relative to
             the spec; it runs with your rights, so trust a spec as you would a script

@@ -285,7 +285,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
                workers=1, resume_every: float = RESUME_EVERY) -> list[Path]:
     """Train the runs `sources` (each a `RunConfig` or a dataset directory) in the run directories `outs`, as `train`
     would one by one, with compatible runs trained together in stacks of `stack` runs (default: all of a group on a
-    GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked forward pass with `torch.compile` (groups of one
+    GPU, `CPU_STACK` on a CPU). `compile` compiles the stacked loss with `torch.compile` (groups of one
     included). With several `workers` (or 'auto'), the groups, split if there are fewer groups than workers, train
     in that many processes (`metrics` must then be picklable). Returns the run directories."""
     outs = [Path(o) for o in outs]

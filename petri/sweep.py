@@ -70,7 +70,7 @@ class SweepSpec:
     cpus: float = 1                                # Ray: CPUs per run
     gpus: float = 0                                # Ray: GPUs per run
     group: bool | int = True                       # train compatible runs together: in groups of GROUP_SIZE, of at most this many, or not
-    compile: bool = False                          # compile the stacked forward pass (torch.compile)
+    compile: bool = False                          # compile the stacked loss (torch.compile)
     notebook: str | None = None                    # experiment notebook executed by papermill, or None: the API
 
     def __post_init__(self):
