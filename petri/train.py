@@ -403,7 +403,8 @@ class RunState:
 # %% ../nbs/21_train.ipynb #dee4b6eb
 def open_run(run: RunConfig, ds: Dataset | None, out: Path, resume: Path | None = None, metrics: Sequence[Callable] = (),
              resume_every: float = RESUME_EVERY) -> RunState:
-    "The `RunState` of `run` in the run directory `out`, created unless it exists; a directory created here is removed if the run cannot start."
+    """The `RunState` of `run` in the run directory `out`, created unless it exists; a directory created here is
+    removed if the run cannot start."""
     existed, created = out.exists(), not (out/'config.json').exists()
     with timed('data'):
         ds = create_run_dir(run, ds, out)
