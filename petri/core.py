@@ -4,12 +4,15 @@
 
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
-import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, threading, time, typing
+import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, threading, time, typing, warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 import multiprocessing
 from pathlib import Path
 import petri
+
+# tqdm.auto (which transformers imports) warns in every Jupyter kernel without ipywidgets; petri shows no widget bars
+warnings.filterwarnings('ignore', message='IProgress not found')
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'vacant',
