@@ -59,14 +59,11 @@ def from_dict(cls, d: dict):
     try: return cls(**kw)
     except TypeError as e: raise PetriError(f"{cls.__name__}: {e}") from None
 
-def _identity(cfg) -> dict:
-    "A config as `to_dict` gives it, less the fields its classes' `UNHASHED_DEFAULTS` hold at their old value."
-    skip, d, out = getattr(type(cfg), 'UNHASHED_DEFAULTS', {}), to_dict(cfg), {}
-    for f in dataclasses.fields(cfg):
-        v = getattr(cfg, f.name)
-        if f.name in skip and v == skip[f.name]: continue
-        out[f.name] = _identity(v) if dataclasses.is_dataclass(v) else d[f.name]
-    return out
+def _identity(cfg, d: dict | None = None) -> dict:
+    "A config as `to_dict` gives it (`d`), less the fields its classes' `UNHASHED_DEFAULTS` hold at their old value."
+    d, skip = to_dict(cfg) if d is None else d, getattr(type(cfg), 'UNHASHED_DEFAULTS', {})
+    return {k: _identity(getattr(cfg, k), v) if dataclasses.is_dataclass(getattr(cfg, k)) else v
+            for k, v in d.items() if not (k in skip and getattr(cfg, k) == skip[k])}
 
 def config_hash(cfg) -> str:
     "A short identifier of a config: equal configs give equal hashes."

@@ -35,7 +35,7 @@ def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=No
             early = (pad & (torch.arange(length, device=device) <= p.unsqueeze(1))).any()
             hs = model.base_model(input_ids=x, attention_mask=(~pad).long() if early else None, output_hidden_states=True).hidden_states[1:]
             hs = torch.stack(hs if layers is None else [hs[l] for l in layers], 1)        # (b, layers, T, hidden)
-            if out is None: out = torch.empty(len(ids), *hs.shape[1:2], hs.shape[-1])
+            if out is None: out = torch.empty(len(ids), hs.shape[1], hs.shape[-1])
             out[rows] = hs[torch.arange(len(x), device=device), :, p].float().cpu()
     return out.numpy()
 

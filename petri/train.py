@@ -280,7 +280,8 @@ class RunState:
         self.steps_per_epoch = math.ceil(len(self.train_idx) / self.tc.batch_size)
         self.total = math.ceil(self.tc.epochs * self.steps_per_epoch)
         self.schedule = set(eval_steps(self.total, self.tc.evals))
-        self.order = self._scheduled() if schedule_window(self.tc.schedule) else None   # None: shuffled epoch by epoch
+        self.window = schedule_window(self.tc.schedule)        # None: the parallel examples spread through the run
+        self.order = self._scheduled() if self.window else None   # None: shuffled epoch by epoch
         self.trainer_state = load_trainer_state(resume) if resume else None   # optimizer and scheduler state to resume from
         self.step = self.trainer_state['step'] if resume else 0
         self.history, self.stopped, self._epoch = pd.DataFrame(), False, -1
@@ -323,7 +324,7 @@ class RunState:
         train_idx = self.train_idx.cpu()
         seq = torch.cat([train_idx[_epoch_order(n, self.tc.seed, e, 'cpu')] for e in range(full + (rest > 0))]).numpy()
         used = full * n + min(rest * self.tc.batch_size, n)               # the places the run's steps reach
-        seq[:used] = scheduled_order(seq[:used], self.data.examples.parallel.to_numpy()[seq[:used]], schedule_window(self.tc.schedule))
+        seq[:used] = scheduled_order(seq[:used], self.data.examples.parallel.to_numpy()[seq[:used]], self.window)
         return torch.as_tensor(seq, device=self.device)
 
     def batch(self) -> torch.Tensor:
