@@ -11,7 +11,7 @@ from pathlib import Path
 from .core import choose, PetriError, check, check_number, check_seed, from_dict, read_json
 from .kg import FACT_TYPES, KGConfig
 from .languages import LanguageConfig
-from .datasets import SplitConfig, UNITS, VARIANTS
+from .datasets import SplitConfig, UNITS, VARIANTS, parallel_groups
 
 # %% auto #0
 __all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'MAX_PARAMETERS', 'COMPONENTS', 'SCALES',
@@ -34,6 +34,7 @@ class DataConfig:
 
     def __post_init__(self):
         choose(self.tokenizer, TOKENIZERS, 'tokenizer')
+        parallel_groups(self.split.parallel_languages, self.languages.n_languages)   # groups of languages the data have
         rows = self.kg.n_people * len(FACT_TYPES) * self.languages.n_templates * self.languages.n_languages
         check(rows <= MAX_EXAMPLES,
               f"{self.kg.n_people:,} people with {self.languages.n_templates} templates in {self.languages.n_languages} "

@@ -4,6 +4,7 @@
 
 # %% ../nbs/12_datasets.ipynb #b1db4c02
 from __future__ import annotations
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 import numpy as np
@@ -13,9 +14,9 @@ from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
 # %% auto #0
-__all__ = ['SPLITS', 'SPLIT_NAMES', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'SplitConfig', 'assign_units', 'make_examples',
-           'event_languages', 'bridged_people', 'expected_bridged_share', 'fact_id', 'parallel_sample',
-           'mutual_information', 'language_attribute_mi']
+__all__ = ['SPLITS', 'SPLIT_NAMES', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'parallel_groups', 'SplitConfig', 'assign_units',
+           'make_examples', 'event_languages', 'told_language', 'bridged_people', 'expected_bridged_share', 'fact_id',
+           'parallel_sample', 'mutual_information', 'language_attribute_mi']
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')
@@ -25,6 +26,21 @@ UNITS = ('event', 'person')
 EVENT_OF = {'birth_year': 'birth', 'birth_city': 'birth', 'death_year': 'death', 'death_city': 'death'}
 COLUMNS = ['split', 'person', 'subject', 'fact_type', 'language', 'template', 'prompt', 'attribute', 'text',
            'parallel', 'added']
+
+def parallel_groups(spec: str, n_languages: int | None = None) -> tuple[tuple[int, ...], ...] | None:
+    """The languages a parallel unit is told in, from the setting `parallel_languages`: None for 'all' (every
+    language), else its groups, e.g. '0-1,0-2' -> ((0, 1), (0, 2)), each parallel unit told in the languages of one group."""
+    if spec == 'all': return None
+    check(isinstance(spec, str) and re.fullmatch(r'\d+(-\d+)+(,\d+(-\d+)+)*', spec),
+          f"parallel_languages must be 'all' or groups of two or more languages joined by '-' and separated by ',', "
+          f"such as '0-1,0-2', got {spec!r}")
+    groups = tuple(tuple(int(l) for l in g.split('-')) for g in spec.split(','))
+    check(all(len(set(g)) == len(g) for g in groups), f"parallel_languages {spec!r} names a language twice in one group")
+    check(len({frozenset(g) for g in groups}) == len(groups), f"parallel_languages {spec!r} names a group twice")
+    beyond = sorted({l for g in groups for l in g if n_languages is not None and l >= n_languages})
+    check(not beyond, f"parallel_languages {spec!r} names language {beyond[0] if beyond else ''}, but the data have "
+                      f"{n_languages} languages (0 to {(n_languages or 0) - 1}; raise n_languages)")
+    return groups
 
 @dataclass(frozen=True)
 class SplitConfig:
@@ -37,7 +53,9 @@ class SplitConfig:
                                     # imbalanced (added to its commoner one) or repeated (parallel units told in one language, as often)
     seed: int = 0                   # seed of the split
     parallel_unit: str = 'event'    # what is parallel or monolingual as a whole: an 'event' (two facts) or a 'person' (four)
+    parallel_languages: str = 'all' # the languages of a parallel unit: all, or groups such as 0-1,0-2 (each unit told in one group's)
     LEGACY_DEFAULTS: ClassVar[dict] = {'parallel_unit': 'person'}   # datasets saved before the field were split per person
+    UNHASHED_DEFAULTS: ClassVar[dict] = {'parallel_languages': 'all'}   # added later: datasets and runs made before keep their identity
 
     def __post_init__(self):
         check(isinstance(self.parallel, (int, float)) and 0 <= self.parallel < 1,
@@ -49,6 +67,9 @@ class SplitConfig:
         choose(self.variant, VARIANTS, 'variant')
         check_seed(self.seed)
         choose(self.parallel_unit, UNITS, 'parallel_unit')
+        parallel_groups(self.parallel_languages)
+        check(self.variant != 'repeated' or self.parallel_languages == 'all',
+              "the repeated variant tells each parallel unit in one language; it takes no parallel_languages groups")
 
 # %% ../nbs/12_datasets.ipynb #7c3546ae
 def _split_counts(n: int, weights) -> np.ndarray:
@@ -59,7 +80,8 @@ def _split_counts(n: int, weights) -> np.ndarray:
     return counts
 
 def assign_units(n_people: int, n_languages: int, cfg: SplitConfig, rng: np.random.Generator) -> pd.DataFrame:
-    "One row per unit (`person`, and `event` when events are the unit): `parallel` flag and `language` (-1 if parallel)."
+    """One row per unit (`person`, and `event` when events are the unit): `parallel` flag and `language` (-1 if
+    parallel); where `cfg` gives the parallel units groups of languages, each parallel unit's `group` (-1: monolingual)."""
     units = (pd.DataFrame({'person': np.arange(n_people)}) if cfg.parallel_unit == 'person' else
              pd.DataFrame({'person': np.repeat(np.arange(n_people), 2), 'event': np.tile(['birth', 'death'], n_people)}))
     order = rng.permutation(len(units))
@@ -67,7 +89,12 @@ def assign_units(n_people: int, n_languages: int, cfg: SplitConfig, rng: np.rand
     counts = _split_counts(len(units) - n_par, [cfg.language_ratio] + [1] * (n_languages - 1))
     language = np.empty(len(units), int)
     language[order] = np.concatenate([np.full(n_par, -1)] + [np.full(c, l) for l, c in enumerate(counts)])
-    return units.assign(parallel=language == -1, language=language)
+    units = units.assign(parallel=language == -1, language=language)
+    if (groups := parallel_groups(cfg.parallel_languages, n_languages)) is not None:
+        group = np.full(len(units), -1)
+        group[order[:n_par]] = np.arange(n_par) % len(groups)     # the groups take turns along the random order: equal shares
+        units['group'] = group
+    return units
 
 # %% ../nbs/12_datasets.ipynb #b7a402e8
 def _rank_within(df: pd.DataFrame, keys, rng) -> np.ndarray:
@@ -81,6 +108,10 @@ def _base_splits(facts, templates, cfg: SplitConfig, n_people: int, n_templates:
         par = par.merge(templates, on=['language', 'fact_type'])
         par = par.loc[par.index.repeat(templates.language.nunique())].assign(parallel=False)
     else: par = par.drop(columns='language').merge(templates, on='fact_type')
+    groups = parallel_groups(cfg.parallel_languages)
+    if groups is not None:                       # a parallel unit's facts are told in its group's languages only
+        told_in = pd.DataFrame([(g, l) for g, langs in enumerate(groups) for l in langs], columns=['group', 'language'])
+        par = par.merge(told_in, on=['group', 'language'])
     par = par.assign(split='train')
     mono = facts[~facts.parallel].merge(templates, on=['language', 'fact_type'])
     h, n_facts = cfg.n_test_templates, len(facts[~facts.parallel])
@@ -88,7 +119,7 @@ def _base_splits(facts, templates, cfg: SplitConfig, n_people: int, n_templates:
     size = cfg.train_size or n_people * len(FACT_TYPES) * n_train_templates
     budget = size - len(par)
     if budget < n_facts:
-        n_lang = templates.language.nunique()
+        n_lang = templates.language.nunique() if groups is None else np.mean([len(g) for g in groups])   # per parallel fact
         most = (size / (n_people * len(FACT_TYPES)) - 1) / (n_templates * n_lang - 1)
         check(False, f"parallel={cfg.parallel} leaves {max(budget, 0)} training examples for {n_facts} monolingual facts "
                      f"(each needs one); with train_size={size} parallel can be at most {most:.3f}")
@@ -161,6 +192,12 @@ def event_languages(examples: pd.DataFrame) -> pd.DataFrame:
     g = told.assign(event=told.fact_type.map(EVENT_OF)).groupby(['person', 'event'])
     return g.language.first().where(~g.parallel.first(), -1).reset_index()
 
+def told_language(examples: pd.DataFrame) -> np.ndarray:
+    "Per example: the language its fact is told in for training and the in-language test (-1: told in several, a parallel fact)."
+    told = examples[examples.split != 'test_cross'].groupby(['person', 'fact_type']).language
+    own = told.first().where(told.nunique() == 1, -1)
+    return own.reindex(pd.MultiIndex.from_frame(examples[['person', 'fact_type']])).to_numpy()
+
 def bridged_people(examples: pd.DataFrame) -> pd.Series:
     "Per person: whether their two events are told differently (one parallel, or two languages), so the name crosses languages."
     return event_languages(examples).groupby('person').language.nunique().gt(1).rename('bridged')
@@ -177,10 +214,11 @@ def fact_id(examples: pd.DataFrame) -> np.ndarray:
     "The fact each example tells, as a string: its person and fact type."
     return (examples.person.astype(str) + ' ' + examples.fact_type).to_numpy()
 
-def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True) -> pd.Index:
-    """Index of parallel (or, with `parallel_only=False`, any) training examples, whole facts at a time, at most about
-    `max_examples` of them."""
-    par = examples[(examples.split == 'train') & (examples.parallel | (not parallel_only))]
+def parallel_sample(examples: pd.DataFrame, max_examples: int | None = 2000, seed: int = 0, parallel_only: bool = True,
+                    splits=('train',)) -> pd.Index:
+    """Index of parallel (or, with `parallel_only=False`, any) examples of `splits`, whole facts at a time (every
+    example of a chosen fact in `splits`), at most about `max_examples` of them."""
+    par = examples[examples.split.isin(splits) & (examples.parallel | (not parallel_only))]
     facts = par[['person', 'fact_type']].drop_duplicates()
     if max_examples is not None and len(par) > max_examples:
         per_fact = len(par) / len(facts)

@@ -16,7 +16,7 @@ from transformers import get_cosine_schedule_with_warmup
 from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
                         read_json, read_parquet, timed)
 from .kg import FACT_TYPES
-from .datasets import SPLITS
+from .datasets import SPLITS, told_language
 from .dish import Dataset, build_dataset, load_dataset
 from .config import DataConfig, RunConfig, TrainConfig, schedule_window
 from .models import build_model, eval_mode
@@ -26,8 +26,9 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 # %% auto #0
 __all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step',
            'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
-           'final_metrics', 'resolve_device', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir',
-           'RunState', 'open_run', 'Training', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
+           'language_pair_accuracy', 'final_metrics', 'resolve_device', 'scheduled_order', 'finished', 'prepare_run',
+           'create_run_dir', 'RunState', 'open_run', 'Training', 'train_loop', 'train', 'dynamics_chart',
+           'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -166,11 +167,23 @@ def eval_steps(total_steps: int, evals: int) -> list[int]:
     return [0] + [int(s) for s in steps]
 
 # %% ../nbs/21_train.ipynb #157b1244
+def language_pair_accuracy(examples: pd.DataFrame, correct) -> pd.DataFrame:
+    """Test accuracy per pair of the language a fact is told in (`told`) and the language it is asked in (`asked`), with
+    the number of questions `n`: in-language where the two agree, cross-lingual where they differ."""
+    test = examples.split.isin(['test_in', 'test_cross']).to_numpy()
+    df = pd.DataFrame({'told': told_language(examples)[test], 'asked': examples.language.to_numpy()[test],
+                       'accuracy': np.asarray(correct, float)[test]})
+    return df.groupby(['told', 'asked']).accuracy.agg(accuracy='mean', n='size').reset_index()
+
 def final_metrics(model, data: Tensors) -> dict:
-    "The accuracy, label probability and number of examples of `model` on each whole split of `data`, as `summary.json` holds them."
-    rows = evaluate(model, data).query("fact_type == 'all'").set_index('split')
+    """The accuracy, label probability and number of examples of `model` on each whole split of `data`, and the test
+    accuracy per pair of languages told and asked (`language_pairs`), as `summary.json` holds them."""
+    correct, logp = score(model, data)
+    rows = recall_metrics(data.examples, correct, logp).query("fact_type == 'all'").set_index('split')
+    pairs = language_pair_accuracy(data.examples, correct).astype({'told': int, 'asked': int, 'accuracy': float, 'n': int})
     return {key: {s: kind(rows.loc[s, col]) for s in rows.index}
-            for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))}
+            for key, col, kind in (('accuracy', 'accuracy', float), ('label_prob', 'label_prob', float), ('examples', 'n', int))
+            } | {'language_pairs': pairs.to_dict('records')}
 
 # %% ../nbs/21_train.ipynb #b27df9ff
 def resolve_device(device: str) -> torch.device:

@@ -4,6 +4,7 @@
 
 # %% ../nbs/31_unify.ipynb #1cd48c57
 from __future__ import annotations
+import itertools
 import numpy as np
 import pandas as pd
 import torch
@@ -11,13 +12,14 @@ from functools import partial
 from pathlib import Path
 from scipy.sparse import csr_matrix
 from .core import choose, check, read_json, write_json
-from .datasets import fact_id, parallel_sample
+from .datasets import SPLITS, fact_id, parallel_sample
 from .runs import checkpoint_steps, run_dataset
 from .represent import activation_reps, normalized_gradients, run_reps
 
 # %% auto #0
 __all__ = ['VARIANTS', 'REPRESENTATIONS', 'SCORE_COLUMNS', 'UNIFICATION_VERSION', 'unification_ratios', 'unification_score',
-           'layerwise_unification', 'unification_plus', 'unification_monitor', 'run_unification']
+           'layerwise_unification', 'unification_plus', 'pair_unification', 'unification_monitor', 'run_unification',
+           'run_pair_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
@@ -68,6 +70,11 @@ def unification_score(reps, fact, language, variant: str = 'same_fact') -> float
     check(np.isfinite(r).any(), "no representation has partners both in its own and in another language")
     return float(np.nanmean(r))
 
+def _score_or_nan(reps, fact, language, variant: str = 'same_fact') -> float:
+    "The unification score, or NaN where no representation has partners of both kinds."
+    r = unification_ratios(reps, np.asarray(fact), np.asarray(language), variant)
+    return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
+
 # %% ../nbs/31_unify.ipynb #d3924712
 def layerwise_unification(hidden, fact, language, variant: str = 'same_fact') -> pd.Series:
     "The unification score of each layer of `hidden` (n, layers, d)."
@@ -79,6 +86,14 @@ def layerwise_unification(hidden, fact, language, variant: str = 'same_fact') ->
 def unification_plus(unification: float, in_language_accuracy: float) -> float:
     "Unification times in-language test accuracy: the checkpoint-selection variant of the score."
     return unification * in_language_accuracy
+
+# %% ../nbs/31_unify.ipynb #ee1dd51e
+def pair_unification(reps, fact, language, variant: str = 'same_fact') -> pd.DataFrame:
+    "The unification score of every pair of languages (`language_a` < `language_b`), on their representations alone (NaN: no fact in both)."
+    reps, fact, language = np.asarray(reps), np.asarray(fact), np.asarray(language)
+    pairs = itertools.combinations(sorted(set(language.tolist())), 2)
+    return pd.DataFrame([{'language_a': a, 'language_b': b, 'unification': _score_or_nan(reps[m], fact[m], language[m], variant)}
+                         for a, b in pairs for m in [np.isin(language, [a, b])]])
 
 # %% ../nbs/31_unify.ipynb #12dceda1
 def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):
@@ -99,11 +114,6 @@ def _monitored_unification(model, data, eval_index=None, *, max_examples: int, l
         m = (sub.fact_type == ft).to_numpy()
         out.append({'split': 'train', 'fact_type': ft, 'unification': _score_or_nan(reps[m], fact[m], lang[m])})
     return pd.DataFrame(out)
-
-def _score_or_nan(reps, fact, language, variant: str = 'same_fact') -> float:
-    "The unification score, or NaN where no representation has partners of both kinds."
-    r = unification_ratios(reps, np.asarray(fact), np.asarray(language), variant)
-    return float(np.nanmean(r)) if np.isfinite(r).any() else float('nan')
 
 # %% ../nbs/31_unify.ipynb #d93c6e8c
 def _activation_scores(run, examples: pd.DataFrame, step: int, settings: dict) -> dict:
@@ -144,3 +154,13 @@ def run_unification(run, step: int | None = None, max_examples: int = 2000, grad
         for scores in REPRESENTATIONS.values(): out |= scores(run, examples, step, settings)
     write_json(out, cache)
     return out
+
+# %% ../nbs/31_unify.ipynb #85c8fd8c
+def run_pair_unification(run, step: int | None = None, max_examples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """`pair_unification` of a run's checkpoint `step` (default: the last) on whole monolingual facts, every
+    verbalization of each in every language (activations of all blocks concatenated)."""
+    step, = checkpoint_steps(run, step)
+    examples = run_dataset(run).examples
+    ex, hidden = run_reps(run, parallel_sample(examples[~examples.parallel & ~examples.added], max_examples, seed,
+                                               parallel_only=False, splits=SPLITS), step)
+    return pair_unification(hidden[step].reshape(len(ex), -1), fact_id(ex), ex.language.to_numpy())
