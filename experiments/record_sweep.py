@@ -1,7 +1,8 @@
 """A finished sweep's runs as a results table a chapter reads: one row per run with its settings, its final
 accuracy on each whole split, its final cross-lingual accuracy per fact type, its unification scores and the
 language feature's measures (`petri.features.run_measures`: MI of language and attribute, of tokens and language,
-and the footprints of language and fact identity in the final activations), with its curves over training (per run
+and the footprints of language and fact identity in the final activations; with more than two languages, the
+accuracy and unification per pair of languages, `petri.pivot.language_pair_measures`), with its curves over training (per run
 and evaluation step: its settings, accuracies and unification monitor, `OUT-curves.parquet`), written
 beside a JSON file with the command, date, commit and machine that produced it (and the commits the runs were
 trained at, from their provenance). Environment variables that choose the CPU's kernels (`KERNEL_VARIABLES`), when
@@ -15,6 +16,8 @@ from pathlib import Path
 from petri import __version__
 from petri.core import PetriError, check, read_json, read_parquet, write_json, write_parquet
 from petri.features import run_measures
+from petri.pivot import language_pair_measures
+from petri.runs import run_dataset
 from petri.selection import final_runs, run_table, settings_curves
 from petri.sweep import load_spec, results_path, sweep_status
 
@@ -45,7 +48,8 @@ def record(spec_path, runs, out):
     results = read_parquet(results_path(spec, runs))
     paths = [Path(runs)/r for r in run_table(results).run]
     table = final_runs(results, paths)
-    table = table.join(pd.DataFrame([run_measures(p) for p in paths], index=table.index))
+    pairs = lambda p: language_pair_measures(p) if run_dataset(p).examples.language.nunique() > 2 else {}
+    table = table.join(pd.DataFrame([run_measures(p) | pairs(p) for p in paths], index=table.index))
     trained = sorted({read_json(Path(runs)/r/'config.json').get('git_commit') or 'unknown' for r in table.run})
     write_parquet(table, Path(out))
     write_parquet(settings_curves(results), Path(out).with_name(Path(out).stem + '-curves.parquet'))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_config.ipynb #9b0f7818
 from __future__ import annotations
-import dataclasses, inspect, math, numbers, os, re, typing
+import dataclasses, functools, inspect, math, numbers, os, re, typing
 from typing import ClassVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +327,7 @@ def model_config(scale: str = '1x', arch: str = 'gemma2', **settings) -> ModelCo
     return configure(PRESETS['paper'], {'arch': arch, 'scale': scale} | settings, within=('train', 'model')).train.model
 
 # %% ../nbs/14_config.ipynb #d33dd5e6
+@functools.cache           # parsing a class's source takes milliseconds, and `petri --help` asks for every setting's
 def _comments(cls) -> dict:
     "The comments after a dataclass's fields, by field name (empty where the source is unavailable)."
     try: source = inspect.getsource(cls)

@@ -12,7 +12,7 @@ from . import __version__
 from .core import PetriError, check, vacant, config_hash, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet
 from .kg import KnowledgeGraph, make_kg
 from .languages import Languages, make_languages
-from .datasets import COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi
+from .datasets import COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi, parallel_groups
 from .config import TOKENIZERS, DataConfig, dataset_config
 from .config import data_config as data_config   # a re-export: chapters take it from here, with build_dataset
 
@@ -39,8 +39,8 @@ def dataset_stats(examples: pd.DataFrame) -> dict:
             'bridged_share': round(float(bridged.mean()), 6),
             'mi_language_attribute': {k: round(float(v), 6) for k, v in language_attribute_mi(examples).items()}}
 
-SPLIT_MEANINGS = {'train': 'what a model trains on: parallel events with every template of every language, monolingual '
-                           'events with the training templates of their one language',
+SPLIT_MEANINGS = {'train': 'what a model trains on: parallel events with every template of each of their languages, '
+                           'monolingual events with the training templates of their one language',
                   'test_in': 'in-language test: monolingual facts asked with templates of their own language held out of training',
                   'test_cross': 'cross-lingual test: monolingual facts asked with every template of a language they were never told in'}
 
@@ -51,6 +51,8 @@ def dataset_card(cfg: DataConfig, ident: str, stats: dict) -> str:
     rows = ''.join(f"| `{s}` | {stats['examples'][s]:,} | {SPLIT_MEANINGS[s]} |\n" for s in SPLITS)
     sp, lang = cfg.split, cfg.languages
     units = dict(event='events', person='people')[sp.parallel_unit]
+    told = ('every language' if sp.parallel_languages == 'all' else
+            'the languages of one of the groups ' + ', '.join('-'.join(map(str, g)) for g in parallel_groups(sp.parallel_languages)))
     return f"""---
 configs:
 - config_name: default
@@ -76,7 +78,7 @@ One parquet file per split; each row also names its split in the column `split`.
 ## Config
 
 Config id `{ident}` (a hash of the config, which `config.json` holds): parallel fraction {sp.parallel} of the
-{units}, language ratio {sp.language_ratio}, variant `{sp.variant}`, seed {sp.seed}, tokenizer
+{units} (each told in {told}), language ratio {sp.language_ratio}, variant `{sp.variant}`, seed {sp.seed}, tokenizer
 `{cfg.tokenizer}` (vocabulary {stats['vocabulary']:,}). Of the {2 * cfg.kg.n_people:,} events, {stats['events']['parallel']:,} are
 parallel; a share of {stats['bridged_share']:.3f} of the people are bridged. `stats.json` holds these counts and the
 language-attribute mutual information; `kg.json` and `kg.parquet` the knowledge graph, `templates.json` the

@@ -16,12 +16,13 @@ def schedule_labels(runs: pd.DataFrame) -> pd.DataFrame:
     "A schedule sweep's run table with the runs without parallel data (the floor) labelled `none`: their schedule moves nothing."
     return runs.assign(schedule=np.where(runs.parallel == 0, 'none', runs.schedule))
 
-def versus_floor(runs: pd.DataFrame, schedule: str, value: str = 'cross_lingual_accuracy') -> dict:
-    "`value` of the `schedule` runs minus the floor's run of the same seed (a labelled run table), paired by parallel fraction and seed."
-    floor = runs[runs.schedule == 'none'].set_index('seed')[value]
-    mine = runs[(runs.schedule == schedule) & runs.seed.isin(floor.index)]
-    twins = mine.assign(schedule='none', **{value: floor.loc[mine.seed].to_numpy()})   # each run's floor, under its settings
-    return paired_runs(pd.concat([mine, twins]), 'schedule', schedule, 'none', value)
+def versus_floor(runs: pd.DataFrame, label: str, value: str = 'cross_lingual_accuracy', column: str = 'schedule') -> dict:
+    """`value` of the runs whose `column` is `label` minus the floor's run (`column` 'none') of the same seed, in a
+    labelled run table, paired by the other settings (parallel fraction, ...) and seed."""
+    floor = runs[runs[column] == 'none'].set_index('seed')[value]
+    mine = runs[(runs[column] == label) & runs.seed.isin(floor.index)]
+    twins = mine.assign(**{column: 'none', value: floor.loc[mine.seed].to_numpy()})   # each run's floor, under its settings
+    return paired_runs(pd.concat([mine, twins]), column, label, 'none', value)
 
 def schedule_differences(runs: pd.DataFrame, early: str, late: str) -> pd.DataFrame:
     """The paired differences of a labelled schedule sweep's final cross-lingual accuracy: `early` against uniform and

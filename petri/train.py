@@ -5,7 +5,7 @@
 # %% ../nbs/21_train.ipynb #2e70d8e7
 from __future__ import annotations
 from . import __version__
-import dataclasses, math, shutil, time
+import dataclasses, math, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
 from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
-                        read_json, read_parquet, timed)
+                        read_json, read_parquet, phase_seconds, timed)
 from .kg import FACT_TYPES
 from .datasets import SPLITS, told_language
 from .dish import Dataset, build_dataset, load_dataset
@@ -24,11 +24,11 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
                         provenance, discard_resume, run_id, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'Tensors', 'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step',
-           'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
-           'language_pair_accuracy', 'final_metrics', 'resolve_device', 'scheduled_order', 'finished', 'prepare_run',
-           'create_run_dir', 'RunState', 'open_run', 'Training', 'train_loop', 'train', 'dynamics_chart',
-           'fact_type_chart']
+__all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING', 'Tensors', 'encode',
+           'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step', 'make_optimizer', 'by_length',
+           'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'language_pair_accuracy', 'final_metrics',
+           'resolve_device', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'open_run',
+           'Training', 'estimate_rest', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -468,20 +468,43 @@ class Training:
         "Finish every run: the whole-split evaluation, `final/` and the summary."
         for s, model in zip(self.states, self.models): s.finish(model)
 
+ESTIMATE_AFTER = 20   # steps, after the first (which may compile), timed before a run says how long the rest will take
+LONG_RUN = 300        # seconds: a longer estimate is printed (standard error) as well as written to train.log
+RECORDING = ('evaluation', 'monitor', 'checkpoints')   # the phases of an evaluation
+
+def estimate_rest(state: RunState, seconds_per_step: float, seconds_per_evaluation: float) -> tuple[float, str]:
+    "The seconds the rest of `state`'s run should take (steps and evaluations, the final one aside), and a line that says so."
+    steps, evals = state.total - state.step, sum(e > state.step for e in state.schedule)
+    left = steps * seconds_per_step + evals * seconds_per_evaluation
+    return left, (f"estimate: {steps:,} more steps at {1e3 * seconds_per_step:.0f} ms and {evals} evaluations at "
+                  f"{seconds_per_evaluation:.2f} s: about {left / 60:.1f} min, then the final evaluation")
+
 def train_loop(training: Training, progress: bool = True):
     """The training loop of every run, alone or many together: step, evaluate and checkpoint on the schedule (the runs
-    of a `Training` share it), write resume checkpoints when due, finish. One timer serves all runs."""
+    of a `Training` share it), write resume checkpoints when due, finish. One timer serves all runs; after its first
+    `ESTIMATE_AFTER` steps it estimates the rest."""
     states = training.states
     first = states[0]
-    bar = tqdm(total=first.total, initial=first.step, disable=not progress, mininterval=1,
-               desc=first.out.name if len(states) == 1 else f"{len(states)} runs")
+    desc = first.out.name if len(states) == 1 else f"{len(states)} runs"
+    bar = tqdm(total=first.total, initial=first.step, disable=not progress, mininterval=1, desc=desc)
+    before, evaluations, mark = phase_seconds(), 0, None
+    recording = lambda: sum(phase_seconds().get(p, 0.0) - before.get(p, 0.0) for p in RECORDING)
     def record(running: list[float]):
         accuracy = pd.DataFrame(training.record(running)).mean()   # over the runs
         bar.set_postfix({s: round(float(accuracy[s]), 3) for s in SPLITS if s in accuracy})
+        nonlocal evaluations
+        evaluations += 1
+    def estimate():
+        if first.device.type == 'cuda': torch.cuda.synchronize()
+        spent = recording() - mark[1]
+        left, line = estimate_rest(first, (time.perf_counter() - mark[0] - spent) / ESTIMATE_AFTER,
+                                   recording() / max(evaluations, 1))
+        for s in states: s.log(line)
+        if left > LONG_RUN: print(f"petri: {desc}: {line}", file=sys.stderr)
 
     if first.resume is None: record([float('nan')] * len(states))   # a resumed run already holds its step-0 evaluation
     running = torch.tensor([s.carried()[0] for s in states], device=first.device)
-    count = first.carried()[1]
+    count, start = first.carried()[1], first.step
     while not training.states[0].done:
         running += training.step()
         count += 1
@@ -490,6 +513,8 @@ def train_loop(training: Training, progress: bool = True):
             record((running / count).tolist())
             running, count = torch.zeros(len(training.states), device=first.device), 0
         elif any(s.resume_due() for s in training.states): training.write_resume(running, count)
+        if first.step == start + 1: mark = (time.perf_counter(), recording())
+        elif first.step == start + 1 + ESTIMATE_AFTER: estimate()
     bar.close()
     training.finish()
 

@@ -41,6 +41,11 @@ def one_line_error(status, err, *words):
     (['train', '--preset', 'smoke', '--schedule', 'early-100'], ['schedule must be uniform, early-P or late-P']),
     (['train', '--preset', 'smoke', '--schedule', 'middle-20'], ['schedule must be uniform, early-P or late-P']),
     (['train', '--preset', 'smoke', '--schedule', 'early-2.5'], ['schedule must be uniform, early-P or late-P']),
+    (['data', '--preset', 'smoke', '--parallel-languages', '0-2'], ['names language 2, but the data have 2 languages']),
+    (['data', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '0-1,1-0'], ['names a group twice']),
+    (['data', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '0,1'], ['groups of two or more languages']),
+    (['train', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '1-1'], ['names a language twice']),
+    (['train', '--preset', 'smoke', '--parallel-languages', '0-1', '--variant', 'repeated'], ['takes no parallel_languages']),
 ])
 def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, words):
     out = tmp_path / 'out'
