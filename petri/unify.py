@@ -17,12 +17,13 @@ from .runs import checkpoint_steps, run_dataset
 from .represent import activation_reps, normalized_gradients, run_reps
 
 # %% auto #0
-__all__ = ['VARIANTS', 'REPRESENTATIONS', 'SCORE_COLUMNS', 'UNIFICATION_VERSION', 'unification_ratios', 'unification_score',
-           'layerwise_unification', 'unification_plus', 'pair_unification', 'unification_monitor', 'run_unification',
-           'run_pair_unification']
+__all__ = ['VARIANTS', 'MIN_BASELINE', 'REPRESENTATIONS', 'SCORE_COLUMNS', 'UNIFICATION_VERSION', 'unification_ratios',
+           'unification_score', 'layerwise_unification', 'unification_plus', 'pair_unification', 'unification_monitor',
+           'run_unification', 'run_pair_unification']
 
 # %% ../nbs/31_unify.ipynb #e9a075b4
 VARIANTS = ('same_fact', 'other_facts')
+MIN_BASELINE = 0.05   # the mean same-language cosine below which a ratio to it measures noise: the score is undefined
 
 def _codes(labels, name: str = 'labels') -> np.ndarray:
     "Integer codes for one label per representation (strings, integers, tuples); a missing label (None, NaN) is refused."
@@ -38,7 +39,8 @@ def _group_sums(u: np.ndarray, codes: np.ndarray):
     return (members @ u)[codes], np.bincount(codes)[codes]
 
 def unification_ratios(reps, fact, language, variant: str = 'same_fact') -> np.ndarray:
-    "Per-representation ratio of cross-language to same-language mean cosine (NaN where a partner is missing)."
+    """Per-representation ratio of cross-language to same-language mean cosine (NaN where a partner is missing, and
+    everywhere when the mean same-language baseline is below `MIN_BASELINE`)."""
     choose(variant, VARIANTS, 'unification variant')
     reps = np.asarray(reps, dtype=np.float64)
     check(reps.ndim == 2 and len(reps) == len(fact) == len(language),
@@ -61,13 +63,17 @@ def unification_ratios(reps, fact, language, variant: str = 'same_fact') -> np.n
         base_sum, base_n = dot(s_l - s_fl), n_l - n_fl
     ok = (n_f > n_fl) & (base_n > 0)                         # needs partners of both kinds
     ratio = np.full(len(u), np.nan)
-    ratio[ok] = (dot(s_f - s_fl)[ok] / (n_f - n_fl)[ok]) / (base_sum[ok] / base_n[ok])
+    baseline = base_sum[ok] / base_n[ok]
+    if ok.any() and baseline.mean() >= MIN_BASELINE:
+        ratio[ok] = (dot(s_f - s_fl)[ok] / (n_f - n_fl)[ok]) / baseline
     return ratio
 
 def unification_score(reps, fact, language, variant: str = 'same_fact') -> float:
     "How similar a fact's representations are across languages, relative to a same-language baseline (1: unified)."
     r = unification_ratios(reps, fact, language, variant)
-    check(np.isfinite(r).any(), "no representation has partners both in its own and in another language")
+    check(np.isfinite(r).any(), "no representation has partners both in its own and in another language, or their "
+                                f"same-language cosine is on average below MIN_BASELINE={MIN_BASELINE} (nearly orthogonal: "
+                                "a ratio to it would measure noise)")
     return float(np.nanmean(r))
 
 def _score_or_nan(reps, fact, language, variant: str = 'same_fact') -> float:
@@ -134,7 +140,8 @@ def _gradient_scores(run, examples: pd.DataFrame, step: int, settings: dict) -> 
 REPRESENTATIONS = {'activation': _activation_scores, 'gradient': _gradient_scores}
 SCORE_COLUMNS = {'activation': 'activation_unification', 'gradient': 'gradient_unification',
                  'activation_other_facts': 'activation_unification_other_facts'}
-UNIFICATION_VERSION = 1   # raise it when a kind's computation changes: cached scores of another version are computed again
+UNIFICATION_VERSION = 2   # raise it when a kind's computation changes: cached scores of another version are computed again
+                          # (2: no score where the same-language baseline is below MIN_BASELINE)
 
 def _fresh(cached: dict, settings: dict) -> bool:
     "Whether cached scores were computed as they would be now: same settings and version, and every registered score present."

@@ -106,7 +106,7 @@ def test_sweep_runs_are_checked_before_anything_is_written(tmp_path, grid):
 
 def test_unification_score_rejects_non_finite_and_survives_huge_values():
     rng = np.random.default_rng(0)
-    reps = rng.normal(size=(8, 5))
+    reps = rng.normal(size=(8, 5)) + 1.0          # a direction all share: a same-language baseline well above 0
     fact, lang = np.repeat(np.arange(2), 4), np.tile([0, 0, 1, 1], 2)
     score = unification_score(reps, fact, lang)
     assert unification_score(reps * 1e300, fact, lang) == pytest.approx(score)     # scale invariant, no overflow
@@ -117,6 +117,14 @@ def test_unification_score_rejects_non_finite_and_survives_huge_values():
             unification_score(r, fact, lang)
     with pytest.raises(PetriError):
         unification_score(np.zeros((0, 5)), [], [])
+
+
+def test_unification_has_no_score_where_the_same_language_baseline_is_about_zero():
+    "Zero-mean random vectors: the same-language cosine is about 0, and a ratio to it would be noise (once: -3.10)."
+    rng = np.random.default_rng(0)
+    fact, lang = np.repeat(np.arange(50), 6), np.tile(np.repeat([0, 1], 3), 50)
+    with pytest.raises(PetriError, match='on average below MIN_BASELINE=0.05'):
+        unification_score(rng.normal(size=(300, 64)), fact, lang)
 
 
 @pytest.mark.parametrize('x, y, words', [
