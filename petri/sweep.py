@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_sweep.ipynb #2b88cd4d
 from __future__ import annotations
-import dataclasses, hashlib, itertools, json, math, os, re, shutil, sys, time, traceback
+import dataclasses, hashlib, itertools, json, math, os, re, shutil, socket, sys, time, traceback
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -293,6 +293,23 @@ def _local(tasks: list[dict], workers: int):
     from petri.sweep import execute_task   # the importable one (in this chapter's notebook, ours lives in __main__)
     yield from in_processes(execute_task, tasks, workers)
 
+@contextmanager
+def _silenced_stderr():
+    "The process's standard error (file descriptor 2, where Ray's core logs its retries) dropped inside the block."
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try: yield
+    finally: os.dup2(saved, 2); os.close(saved); os.close(null)
+
+def _reachable(address: str, seconds: float = 5.0):
+    "Refuse a HOST:PORT address where nothing accepts a connection within `seconds` (Ray itself would retry for long)."
+    host, _, port = address.rpartition(':')
+    if not host or not port.isdigit() or '://' in address: return     # 'auto', ray://...: Ray's to judge
+    try: socket.create_connection((host.strip('[]'), int(port)), timeout=seconds).close()
+    except OSError as e:
+        raise PetriError(f"cannot reach a Ray cluster at {address}: nothing accepts a connection there ({e.strerror or e})") from None
+
 def _ray_session(address: str | None, cpus: float, gpus: float):
     """Ray, connected to the cluster at `address` (a local one if None), and whether petri started it; checked before a
     sweep draws or writes anything, and refused where no node offers a run's `cpus` and `gpus` (Ray would wait forever)."""
@@ -301,7 +318,9 @@ def _ray_session(address: str | None, cpus: float, gpus: float):
         raise PetriError("the ray engine needs Ray, an optional dependency: pip install 'petri-crosslingual[ray]'") from None
     own = not ray.is_initialized()
     if own:
-        try: ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
+        if address: _reachable(address)
+        try:
+            with _silenced_stderr(): ray.init(address=address, include_dashboard=False, logging_level='ERROR', log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise PetriError(f"cannot reach a Ray cluster at {address}: {_error_line(e)}") from None
     nodes = [n['Resources'] for n in ray.nodes() if n.get('Alive')]

@@ -24,11 +24,12 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
                         provenance, discard_resume, run_id, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'EVAL_BATCH', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING', 'Tensors', 'encode',
-           'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step', 'make_optimizer', 'by_length',
-           'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'language_pair_accuracy', 'final_metrics',
-           'resolve_device', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'open_run',
-           'Training', 'estimate_rest', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
+__all__ = ['IGNORE', 'EVAL_BATCH', 'MAX_STEP_BYTES', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING', 'Tensors',
+           'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step', 'make_optimizer',
+           'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'language_pair_accuracy',
+           'final_metrics', 'resolve_device', 'step_bytes', 'check_step_memory', 'scheduled_order', 'finished',
+           'prepare_run', 'create_run_dir', 'RunState', 'open_run', 'Training', 'estimate_rest', 'train_loop', 'train',
+           'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -62,7 +63,8 @@ class Tensors:
 def encode(dataset: Dataset, device='cpu') -> Tensors:
     "The examples of `dataset` as padded tensors of token ids, attribute positions and attribute targets."
     ex, tok = dataset.examples, dataset.tokenizer
-    ids = lambda texts: tok(list(texts), return_attention_mask=False).input_ids   # no mask: it would double the tokenizer's time
+    # no mask: it would double the tokenizer's time; not verbose: a run checks its lengths itself (check_step_memory)
+    ids = lambda texts: tok(list(texts), return_attention_mask=False, verbose=False).input_ids
     texts, prompts = ids(ex.text), ids(ex.prompt)
     n, t = len(texts), max(map(len, texts))
     a = max(len(x) - len(p) for x, p in zip(texts, prompts))
@@ -194,6 +196,24 @@ def resolve_device(device: str) -> torch.device:
               f"no GPU {device!r} on this machine")
     return torch.device(device)
 
+# %% ../nbs/21_train.ipynb #fdd67180
+MAX_STEP_BYTES = 16 * 2**30   # a bound on one training step's activations (16 GiB), checked before the run starts
+
+def step_bytes(cfg: TrainConfig, length: int, vocab: int) -> int:
+    """An upper estimate of the activations one training step of `cfg` keeps for its backward pass, in bytes (float32),
+    for examples of `length` tokens: per layer the attention scores and a dozen tensors of the model's widest width,
+    and the logits over the `vocab` with their gradient."""
+    m, b = cfg.model, cfg.batch_size
+    width = max(m.hidden, m.intermediate, m.heads * m.head_dim)
+    return 4 * b * length * (m.layers * (m.heads * length + 12 * width) + 3 * vocab)
+
+def check_step_memory(cfg: TrainConfig, length: int, vocab: int):
+    "Refuse a run whose training step would need more than `MAX_STEP_BYTES` of activations."
+    need = step_bytes(cfg, length, vocab)
+    check(need <= MAX_STEP_BYTES, f"one training step would hold about {need / 2**30:,.1f} GiB of activations (batches of "
+                                  f"{cfg.batch_size} examples of up to {length:,} tokens, vocabulary {vocab:,}); lower batch_size "
+                                  f"or shorten the templates (petri.train.MAX_STEP_BYTES, {MAX_STEP_BYTES / 2**30:g} GiB, bounds it)")
+
 # %% ../nbs/21_train.ipynb #b48735a1
 def _eval_index(examples: pd.DataFrame, size: int | None) -> np.ndarray:
     "A fixed random subset of at most `size` examples per split (the same for every run on a dataset)."
@@ -286,6 +306,7 @@ class RunState:
         self.metrics, self.precision = list(metrics), run.train.precision
         self.device = resolve_device(self.tc.device)
         self.data = data = encode(ds, self.device)
+        check_step_memory(self.tc, data.ids.shape[1], len(ds.tokenizer))
         self.positions, self.targets = (data.positions, data.targets) if self.tc.loss == 'attribute' else data.sequence_targets()
         self.train_idx = torch.as_tensor(np.flatnonzero(data.examples.split.to_numpy() == 'train'), device=self.device)
         check(len(self.train_idx) > 0, f"dataset {ds.path} has no training examples")

@@ -506,6 +506,20 @@ def test_a_ray_request_no_node_can_meet_is_refused_before_anything_is_written(ca
     assert not (tmp_path / 'out').exists()
 
 
+
+def test_a_ray_address_where_nothing_listens_is_refused_at_once(capsys, tmp_path):
+    "A closed port: one line within seconds (the probe), not Ray's retries and their log lines."
+    import socket, time
+    pytest.importorskip('ray')
+    with socket.socket() as s:                      # a port that was free a moment ago: nothing listens there
+        s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    spec = tmp_path / 's.yml'
+    spec.write_text("name: s\npreset: smoke\ngrid: {parallel: [0.1]}\n")
+    start = time.perf_counter()
+    one_line_error(*petri(capsys, 'sweep', str(spec), '--engine', 'ray', '--address', f'127.0.0.1:{port}', '--out', str(tmp_path / 'out')),
+                   f'cannot reach a Ray cluster at 127.0.0.1:{port}: nothing accepts a connection there')
+    assert time.perf_counter() - start < 30 and not (tmp_path / 'out').exists()
+
 def test_a_checkpoint_with_another_runs_weights_is_one_line(capsys, tmp_path):
     import shutil
     from petri.runs import latest_checkpoint
@@ -535,3 +549,11 @@ def test_data_through_a_symlink_to_an_empty_directory(capsys, tmp_path):
     assert main(['data', '--preset', 'smoke', '--out', str(tmp_path / 'link')]) == 0
     assert (tmp_path / 'link').is_symlink() and (tmp_path / 'target' / 'config.json').is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.endswith('.tmp')]
+
+
+def test_templates_too_long_for_memory_are_refused_before_training(capsys, tmp_path):
+    "1,500-word templates: a step would need about 55 GiB of activations; one line, and no run directory left behind."
+    out = tmp_path / 'long'
+    one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--min-words', '1500', '--max-words', '1500', '--pool-size', '1500',
+                          '--n-templates', '2', '--parallel', '0', '--out', str(out)), 'GiB of activations', 'lower batch_size')
+    assert not out.exists()
