@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_core.ipynb #1ee57100
 from __future__ import annotations
-import dataclasses, fcntl, hashlib, json, math, os, re, shutil, socket, tempfile, threading, time, typing, warnings
+import dataclasses, fcntl, hashlib, importlib.util, json, math, os, re, shutil, socket, sys, tempfile, threading, time, typing, warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 import multiprocessing
@@ -16,8 +16,8 @@ warnings.filterwarnings('ignore', message='IProgress not found')
 
 # %% auto #0
 __all__ = ['PetriError', 'check', 'choose', 'check_seed', 'check_number', 'to_dict', 'from_dict', 'config_hash', 'vacant',
-           'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_yaml', 'read_parquet', 'runs_dir',
-           'project_path', 'n_workers', 'in_processes', 'locked', 'timed', 'phase_seconds']
+           'atomic_dir', 'write_json', 'write_parquet', 'read_json', 'read_yaml', 'read_parquet', 'lazy_import',
+           'runs_dir', 'project_path', 'n_workers', 'in_processes', 'locked', 'timed', 'phase_seconds']
 
 # %% ../nbs/01_core.ipynb #0a69d4a4
 class PetriError(Exception):
@@ -186,6 +186,18 @@ def read_parquet(path):
     check(path.is_file(), f"missing file {path}")
     try: return pd.read_parquet(path)
     except (pyarrow.ArrowException, OSError, ValueError) as e: raise PetriError(f"corrupted parquet file {path}: {e}") from None
+
+# %% ../nbs/01_core.ipynb #bd46313f
+def lazy_import(name: str):
+    "Module `name`, imported when first used (`importlib.util.LazyLoader`); a module already imported is returned as it is."
+    if name in sys.modules: return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    check(spec is not None, f"no module named {name!r}: is it installed?")
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 # %% ../nbs/01_core.ipynb #f6b5920f
 def runs_dir(*parts) -> Path:

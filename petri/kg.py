@@ -8,11 +8,11 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
-import pandas as pd
-from .core import check, check_seed, from_dict, to_dict, read_json, read_parquet, write_json, write_parquet
+from .core import check, check_seed, from_dict, to_dict, read_json, read_parquet, write_json, write_parquet, lazy_import
+pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% auto #0
-__all__ = ['CITIES', 'FACT_TYPES', 'pseudo_words', 'KGConfig', 'KnowledgeGraph', 'make_kg']
+__all__ = ['pd', 'CITIES', 'FACT_TYPES', 'pseudo_words', 'KGConfig', 'KnowledgeGraph', 'make_kg']
 
 # %% ../nbs/10_kg.ipynb #856f29c5
 CITIES = tuple("""Bern Madrid Stuttgart Paris Berlin Lisbon Rome Vienna Prague Warsaw Budapest Oslo Stockholm

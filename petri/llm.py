@@ -4,6 +4,7 @@
 
 # %% ../nbs/70_llm.ipynb #d73a531a
 from __future__ import annotations
+from .core import choose, PetriError, atomic_dir, check, read_parquet, vacant, write_parquet   # before transformers: see petri.core
 import gc, json, re, unicodedata
 from pathlib import Path
 from typing import Callable, Sequence
@@ -13,7 +14,6 @@ import torch
 from scipy.stats import ttest_ind
 from sklearn.metrics import roc_auc_score, roc_curve
 from transformers import AutoModelForCausalLM, AutoTokenizer
-from .core import choose, PetriError, atomic_dir, check, read_parquet, vacant, write_parquet
 from .models import no_progress_bars
 from .represent import hidden_states_at
 from .stats import pearson

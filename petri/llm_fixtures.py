@@ -4,6 +4,7 @@
 
 # %% ../nbs/71_llm_fixtures.ipynb #b7c1e0a3
 from __future__ import annotations
+from .core import check     # before transformers: see petri.core
 import json
 from pathlib import Path
 import numpy as np
@@ -11,7 +12,6 @@ import pandas as pd
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import PreTrainedTokenizerFast
-from .core import check
 from .config import model_config
 from .models import build_model
 from .train import IGNORE, lm_loss

@@ -4,11 +4,11 @@
 
 # %% ../nbs/16_models.ipynb #a352389f
 from __future__ import annotations
+from .config import ModelConfig     # first: petri.core quiets the warning transformers' progress bars give in a notebook
 from contextlib import contextmanager
 import torch
 from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
 from transformers.utils import logging as hf_logging
-from .config import ModelConfig
 
 # %% auto #0
 __all__ = ['hf_config', 'build_model', 'n_parameters', 'no_progress_bars', 'eval_mode']

@@ -4,6 +4,7 @@
 
 # %% ../nbs/30_represent.ipynb #5b3f19fb
 from __future__ import annotations
+import warnings
 import numpy as np
 import pandas as pd
 import torch
@@ -70,7 +71,9 @@ def gradient_reps(model, ids, positions, targets, project: bool = True, dim: int
     proj = _projections(params, dim, seed) if project else None
     per_example = vmap(grad(lambda p, x, pos, t: _attribute_loss(model, p, x, pos, t)), in_dims=(None, 0, 0, 0))
     out = []
-    with eval_mode(model):
+    with eval_mode(model), warnings.catch_warnings():
+        # vmap has no batching rule for fused attention (Pythia's): torch falls back to a loop, the same numbers, and says so
+        warnings.filterwarnings('ignore', message='There is a performance drop because we have not yet implemented the batching rule')
         for s in range(0, len(ids), batch_size):
             g = per_example(params, *(t[s:s + batch_size].to(device) for t in (ids, positions, targets)))
             parts = []

@@ -8,13 +8,13 @@ import dataclasses, shutil, subprocess
 from datetime import datetime, timezone
 from numbers import Integral
 from pathlib import Path
+import petri
+from . import __version__
+from .core import PetriError, atomic_dir, check, config_hash, read_json, to_dict   # before transformers: see petri.core
 import torch
 import transformers
 from transformers import AutoModelForCausalLM
 from transformers.utils import logging as hf_logging
-import petri
-from . import __version__
-from .core import PetriError, atomic_dir, check, config_hash, read_json, to_dict
 from .config import COMPONENTS, RunConfig
 from .dish import Dataset, load_dataset
 from .models import n_parameters, no_progress_bars

@@ -4,9 +4,9 @@
 
 # %% ../nbs/13_tokenizers.ipynb #8a69e66f
 from __future__ import annotations
+from .core import choose     # first: it quiets the warning transformers' progress bars give in a notebook
 from tokenizers import Tokenizer, Regex, decoders, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
-from .core import choose
 
 # %% auto #0
 __all__ = ['SPECIAL_TOKENS', 'TOKENIZER_KINDS', 'make_tokenizer']

@@ -5,6 +5,8 @@
 # %% ../nbs/21_train.ipynb #2e70d8e7
 from __future__ import annotations
 from . import __version__
+from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
+                        read_json, read_parquet, phase_seconds, timed)     # before transformers: see petri.core
 import dataclasses, math, shutil, sys, time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +15,6 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from tqdm import tqdm
 from transformers import get_cosine_schedule_with_warmup
-from .core import (PetriError, check, vacant, locked, to_dict, from_dict, config_hash, atomic_dir, write_json, write_parquet,
-                        read_json, read_parquet, phase_seconds, timed)
 from .kg import FACT_TYPES
 from .datasets import SPLITS, told_language
 from .dish import Dataset, build_dataset, load_dataset

@@ -53,6 +53,15 @@ def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, w
     assert not out.exists() and not list(tmp_path.iterdir())      # nothing blocks the corrected rerun, no temp dir
 
 
+def test_help_loads_neither_torch_nor_pandas(tmp_path):
+    "`petri --help` reads its settings' help without the heavy libraries: pandas stays a lazy module (about 0.2 s saved)."
+    import subprocess, sys
+    code = ("import sys\nfrom petri.cli import main\ntry: main(['train', '--help'])\nexcept SystemExit: pass\n"
+            "print('torch' in sys.modules, type(sys.modules['pandas']).__name__)")
+    done = subprocess.run([sys.executable, '-c', code], cwd=tmp_path, capture_output=True, text=True)
+    assert '--parallel-languages' in done.stdout and done.stdout.split()[-2:] == ['False', '_LazyModule'], (done.stdout[-300:], done.stderr)
+
+
 def test_a_bad_training_setting_fails_before_torch_loads(tmp_path):
     "The settings are checked before the heavy imports, so a typo is reported in about a second, not after torch has loaded."
     import subprocess, sys
