@@ -15,10 +15,10 @@ from .datasets import SplitConfig, UNITS, VARIANTS, parallel_groups
 
 # %% auto #0
 __all__ = ['TOKENIZERS', 'MAX_EXAMPLES', 'ARCHITECTURES', 'SHAPE', 'MAX_WIDTH', 'MAX_PARAMETERS', 'COMPONENTS', 'SCALES',
-           'LOSSES', 'MAX_STEPS', 'KEEP', 'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES', 'SETTINGS',
-           'DataConfig', 'dataset_config', 'ModelConfig', 'schedule_window', 'check_device', 'TrainConfig', 'RunConfig',
-           'preset_name', 'setting_type', 'typed', 'setting', 'configure', 'run_config', 'data_config', 'model_config',
-           'setting_help']
+           'LOSSES', 'MAX_STEPS', 'MAX_EVALS', 'KEEP', 'PRECISIONS', 'PRESETS', 'RENAMED', 'DERIVED', 'CHOICES',
+           'SETTINGS', 'DataConfig', 'dataset_config', 'ModelConfig', 'schedule_window', 'check_device', 'TrainConfig',
+           'RunConfig', 'preset_name', 'setting_type', 'typed', 'setting', 'configure', 'run_config', 'data_config',
+           'model_config', 'setting_help']
 
 # %% ../nbs/14_config.ipynb #9199dbb0
 TOKENIZERS = {'word': ('word', False), 'char-all-low': ('char', False), 'char-cased': ('char', True)}
@@ -132,6 +132,7 @@ SCALES = {
 # %% ../nbs/14_config.ipynb #25ec3750
 LOSSES = ('attribute', 'sequence')
 MAX_STEPS = 10_000_000   # a bound on a run's time: 160 times the paper preset's 62,500 steps
+MAX_EVALS = 10_000       # a bound on a run's evaluations: 250 times the paper preset's 40
 KEEP = ('all', 'last')
 PRECISIONS = ('fp32', 'bf16')
 
@@ -182,7 +183,8 @@ class TrainConfig:
         check(isinstance(self.warmup_steps, int) and self.warmup_steps >= 0,
               f"warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
         choose(self.loss, LOSSES, 'loss')
-        check(isinstance(self.evals, int) and self.evals >= 1, f"evals must be a positive integer, got {self.evals!r}")
+        check(isinstance(self.evals, int) and 1 <= self.evals <= MAX_EVALS,
+              f"evals must be a positive integer of at most {MAX_EVALS:,} (petri.config.MAX_EVALS), got {self.evals!r}")
         check(self.eval_size is None or (isinstance(self.eval_size, int) and self.eval_size > 0),
               f"eval_size must be a positive integer or None, got {self.eval_size!r}")
         choose(self.keep, KEEP, 'checkpoint policy')

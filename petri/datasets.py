@@ -194,6 +194,8 @@ def event_languages(examples: pd.DataFrame) -> pd.DataFrame:
 
 def told_language(examples: pd.DataFrame) -> np.ndarray:
     "Per example: the language its fact is told in for training and the in-language test (-1: told in several, a parallel fact)."
+    missing = sorted({'split', 'person', 'fact_type', 'language'} - set(examples.columns))
+    check(not missing, f"told_language needs a dataset's examples; these lack column(s) {', '.join(missing)}")
     told = examples[examples.split != 'test_cross'].groupby(['person', 'fact_type']).language
     own = told.first().where(told.nunique() == 1, -1)
     return own.reindex(pd.MultiIndex.from_frame(examples[['person', 'fact_type']])).to_numpy()

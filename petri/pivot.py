@@ -20,6 +20,12 @@ __all__ = ['PIVOT', 'DIRECT', 'language_pair_measures', 'pooled_accuracy', 'pivo
 PIVOT, DIRECT = '0-1,0-2', '1-2'   # the designs' parallel_languages: language 0 is the pivot P, 1 and 2 the languages A and B
 
 # %% ../nbs/57_pivot.ipynb #18f6c1bc
+def _needs(runs: pd.DataFrame, columns):
+    "Refuse, in one line, a run table without `columns` (e.g. one recorded without `language_pair_measures`)."
+    missing = [c for c in columns if c not in runs]
+    check(not missing, f"the run table has no column(s) {', '.join(missing)}: a pivot sweep's runs with their "
+                       "language_pair_measures (experiments/record_sweep.py adds them to sweeps of three languages)")
+
 def language_pair_measures(run, max_examples: int = 2000) -> dict:
     """A finished run's final test accuracy per language told and asked (`told_T_asked_A`), its cross-lingual accuracy
     between each pair of languages, both ways (`between_A_B`), with the number of questions (`questions_A_B`), and
@@ -38,12 +44,14 @@ def language_pair_measures(run, max_examples: int = 2000) -> dict:
 
 def pooled_accuracy(runs: pd.DataFrame, pairs) -> pd.Series:
     "Per run of a run table with `language_pair_measures`: the cross-lingual accuracy over the questions between each of `pairs`."
+    _needs(runs, [f"{k}_{a}_{b}" for a, b in pairs for k in ('between', 'questions')])
     n = sum(runs[f"questions_{a}_{b}"] for a, b in pairs)
     return sum(runs[f"between_{a}_{b}"] * runs[f"questions_{a}_{b}"] for a, b in pairs) / n
 
 # %% ../nbs/57_pivot.ipynb #eb18ff93
 def pivot_labels(runs: pd.DataFrame) -> pd.DataFrame:
     "A pivot sweep's run table with each run's `design`: pivot, direct, or none (no parallel data, whatever its groups)."
+    _needs(runs, ['parallel', 'parallel_languages'])
     design = runs.parallel_languages.map({PIVOT: 'pivot', DIRECT: 'direct'})
     check(design[runs.parallel > 0].notna().all(), f"runs with parallel_languages other than {PIVOT} and {DIRECT}: "
           f"{sorted(set(runs.parallel_languages[(runs.parallel > 0) & design.isna()].astype(str)))}")
@@ -51,6 +59,7 @@ def pivot_labels(runs: pd.DataFrame) -> pd.DataFrame:
 
 def pivot_differences(runs: pd.DataFrame) -> pd.DataFrame:
     "The paired differences of a labelled pivot sweep's final A-B recall and unification (see the chapter), one row each."
+    _needs(runs, ['design', 'seed', 'unification_1_2'])
     runs = runs.assign(ab=runs.between_1_2, pivot_pairs=pooled_accuracy(runs, [(0, 1), (0, 2)]))
     designs = runs[runs.design != 'none'].drop(columns='parallel_languages')     # pair the two designs on the rest
     pivot = runs[runs.design == 'pivot']

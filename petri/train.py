@@ -172,6 +172,7 @@ def eval_steps(total_steps: int, evals: int) -> list[int]:
 def language_pair_accuracy(examples: pd.DataFrame, correct) -> pd.DataFrame:
     """Test accuracy per pair of the language a fact is told in (`told`) and the language it is asked in (`asked`), with
     the number of questions `n`: in-language where the two agree, cross-lingual where they differ."""
+    check(len(correct) == len(examples), f"one answer per example, got {len(correct)} for {len(examples)} examples")
     test = examples.split.isin(['test_in', 'test_cross']).to_numpy()
     df = pd.DataFrame({'told': told_language(examples)[test], 'asked': examples.language.to_numpy()[test],
                        'accuracy': np.asarray(correct, float)[test]})

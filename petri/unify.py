@@ -97,9 +97,11 @@ def unification_plus(unification: float, in_language_accuracy: float) -> float:
 def pair_unification(reps, fact, language, variant: str = 'same_fact') -> pd.DataFrame:
     "The unification score of every pair of languages (`language_a` < `language_b`), on their representations alone (NaN: no fact in both)."
     reps, fact, language = np.asarray(reps), np.asarray(fact), np.asarray(language)
+    check(len(reps) == len(fact) == len(language), f"one fact and one language per representation, got {len(reps)} "
+                                                   f"representations, {len(fact)} facts, {len(language)} languages")
     pairs = itertools.combinations(sorted(set(language.tolist())), 2)
     return pd.DataFrame([{'language_a': a, 'language_b': b, 'unification': _score_or_nan(reps[m], fact[m], language[m], variant)}
-                         for a, b in pairs for m in [np.isin(language, [a, b])]])
+                         for a, b in pairs for m in [np.isin(language, [a, b])]], columns=['language_a', 'language_b', 'unification'])
 
 # %% ../nbs/31_unify.ipynb #12dceda1
 def unification_monitor(max_examples: int = 2000, layers=None, seed: int = 0):

@@ -1,4 +1,5 @@
 "Bad input gets one line, exit status 2, and leaves nothing behind that would block the corrected rerun."
+import re
 import numpy as np
 import pytest
 from petri.cli import main
@@ -46,6 +47,10 @@ def one_line_error(status, err, *words):
     (['data', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '0,1'], ['groups of two or more languages']),
     (['train', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '1-1'], ['names a language twice']),
     (['train', '--preset', 'smoke', '--parallel-languages', '0-1', '--variant', 'repeated'], ['takes no parallel_languages']),
+    (['train', '--preset', 'smoke', '--evals', '1000000000'], ['evals must be a positive integer of at most 10,000']),
+    (['train', '--preset', 'smoke', '--batch-size', '10000000'], ['GiB of activations (batches of 10000000 examples']),
+    (['data', '--preset', 'smoke', '--n-languages', '3', '--parallel-languages', '0-1,0-2', '--parallel', '0.9'],
+     ['parallel can be at most 0.333']),
 ])
 def test_bad_settings_fail_before_any_directory_exists(capsys, tmp_path, argv, words):
     out = tmp_path / 'out'
@@ -566,3 +571,21 @@ def test_templates_too_long_for_memory_are_refused_before_training(capsys, tmp_p
     one_line_error(*petri(capsys, 'train', '--preset', 'smoke', '--min-words', '1500', '--max-words', '1500', '--pool-size', '1500',
                           '--n-templates', '2', '--parallel', '0', '--out', str(out)), 'GiB of activations', 'lower batch_size')
     assert not out.exists()
+
+
+def test_pivot_and_language_pair_functions_refuse_what_they_cannot_read():
+    import pandas as pd
+    from petri.datasets import told_language
+    from petri.pivot import pivot_differences, pivot_labels, pooled_accuracy
+    from petri.train import language_pair_accuracy
+    from petri.unify import pair_unification
+    examples = pd.DataFrame({'split': ['train', 'test_in', 'test_cross'], 'person': [0, 0, 0], 'fact_type': ['birth_year'] * 3,
+                             'language': [0, 0, 1]})
+    for call, words in ((lambda: pivot_labels(pd.DataFrame({'parallel': [0.1]})), 'no column(s) parallel_languages'),
+                        (lambda: pivot_labels(pd.DataFrame({'parallel': [0.1], 'parallel_languages': ['0-2']})), "other than 0-1,0-2"),
+                        (lambda: pooled_accuracy(pd.DataFrame({'between_0_1': [0.5]}), [(0, 1)]), 'no column(s) questions_0_1'),
+                        (lambda: pivot_differences(pd.DataFrame()), 'no column(s) design, seed, unification_1_2'),
+                        (lambda: pair_unification(np.ones((4, 3)), [0, 0, 1], [0, 1, 0, 1]), 'one fact and one language per'),
+                        (lambda: language_pair_accuracy(examples, [True]), 'one answer per example, got 1 for 3'),
+                        (lambda: told_language(examples.drop(columns='split')), 'lack column(s) split')):
+        with pytest.raises(PetriError, match=re.escape(words)): call()
