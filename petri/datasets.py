@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 import numpy as np
 from .core import choose, check, check_seed, lazy_import
-pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 from .kg import FACT_TYPES, KnowledgeGraph
 from .languages import Languages, render
 
 # %% auto #0
-__all__ = ['pd', 'SPLITS', 'SPLIT_NAMES', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'parallel_groups', 'SplitConfig',
-           'assign_units', 'make_examples', 'event_languages', 'told_language', 'bridged_people',
-           'expected_bridged_share', 'fact_id', 'parallel_sample', 'mutual_information', 'language_attribute_mi']
+__all__ = ['SPLITS', 'SPLIT_NAMES', 'VARIANTS', 'UNITS', 'EVENT_OF', 'COLUMNS', 'parallel_groups', 'SplitConfig', 'assign_units',
+           'make_examples', 'event_languages', 'told_language', 'bridged_people', 'expected_bridged_share', 'fact_id',
+           'parallel_sample', 'mutual_information', 'language_attribute_mi']
+
+# %% ../nbs/12_datasets.ipynb #abd8c15e
+pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% ../nbs/12_datasets.ipynb #aa772ea4
 SPLITS = ('train', 'test_in', 'test_cross')

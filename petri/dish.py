@@ -10,7 +10,6 @@ from pathlib import Path
 from . import __version__
 from .core import (PetriError, check, vacant, config_hash, to_dict, atomic_dir, read_json, read_parquet, write_json, write_parquet,
                         lazy_import)
-pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 from .kg import KnowledgeGraph, make_kg
 from .languages import Languages, make_languages
 from .datasets import COLUMNS, SPLITS, bridged_people, event_languages, make_examples, language_attribute_mi, parallel_groups
@@ -18,8 +17,11 @@ from .config import TOKENIZERS, DataConfig, dataset_config
 from .config import data_config as data_config   # a re-export: chapters take it from here, with build_dataset
 
 # %% auto #0
-__all__ = ['pd', 'SPLIT_MEANINGS', 'DATA_FILES', 'dataset_stats', 'dataset_card', 'build_dataset', 'Dataset', 'read_examples',
+__all__ = ['SPLIT_MEANINGS', 'DATA_FILES', 'dataset_stats', 'dataset_card', 'build_dataset', 'Dataset', 'read_examples',
            'load_dataset']
+
+# %% ../nbs/15_dish.ipynb #961aaa90
+pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% ../nbs/15_dish.ipynb #fb3773b8
 def _kinds(language: pd.Series) -> dict:

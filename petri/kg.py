@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 from .core import check, check_seed, from_dict, to_dict, read_json, read_parquet, write_json, write_parquet, lazy_import
-pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% auto #0
-__all__ = ['pd', 'CITIES', 'FACT_TYPES', 'pseudo_words', 'KGConfig', 'KnowledgeGraph', 'make_kg']
+__all__ = ['CITIES', 'FACT_TYPES', 'pseudo_words', 'KGConfig', 'KnowledgeGraph', 'make_kg']
+
+# %% ../nbs/10_kg.ipynb #d409efb6
+pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% ../nbs/10_kg.ipynb #856f29c5
 CITIES = tuple("""Bern Madrid Stuttgart Paris Berlin Lisbon Rome Vienna Prague Warsaw Budapest Oslo Stockholm

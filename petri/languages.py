@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import ClassVar
 import numpy as np
 from .core import check, check_seed, from_dict, to_dict, read_json, write_json, lazy_import
-pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 from .kg import FACT_TYPES, CITIES, KnowledgeGraph, pseudo_words
 
 # %% auto #0
-__all__ = ['pd', 'SUBJECT', 'ATTRIBUTE', 'LanguageConfig', 'Languages', 'render', 'make_languages']
+__all__ = ['SUBJECT', 'ATTRIBUTE', 'LanguageConfig', 'Languages', 'render', 'make_languages']
+
+# %% ../nbs/11_languages.ipynb #1bd30358
+pd = lazy_import('pandas')     # imported when first used: the command line's help needs none of it
 
 # %% ../nbs/11_languages.ipynb #65bac605
 SUBJECT, ATTRIBUTE = '{subject}', '{attribute}'
