@@ -19,13 +19,14 @@ from .stats import pearson
 from .selection import run_settings, select_runs
 
 # %% auto #0
-__all__ = ['CRITERIA', 'FIELDS', 'OPTIONAL', 'LEARNED', 'ESTIMATES', 'SHADES', 'load_claims', 'criterion_text', 'judge',
+__all__ = ['CRITERIA', 'ARCHS', 'FIELDS', 'OPTIONAL', 'LEARNED', 'ESTIMATES', 'SHADES', 'load_claims', 'criterion_text', 'judge',
            'decision_margin', 'seeds_per_configuration', 'learned_runs', 'measurement', 'verdict_table',
            'styled_verdicts', 'rise_and_fall', 'confusion_curve', 'accuracy_by_fact_type', 'early_unification',
            'run_probe_accuracy', 'unification_lead', 'choice_means', 'choice_lead', 'kernel_spread']
 
 # %% ../nbs/80_reproduction.ipynb #e71a1b48
 CRITERIA = ('low_above', 'high_below')
+ARCHS = ARCHITECTURES + ('none',)   # 'none': a claim that no petri model decides (real tokenizers)
 FIELDS = ('id', 'claim', 'source', 'arch', 'study', 'statistic', 'criterion', 'min_seeds', 'untested_if')
 OPTIONAL = ('min_learned',)
 
@@ -41,7 +42,7 @@ def _check_claim(row, where: str):
     check(not unknown, f"{name}: unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELDS + OPTIONAL)}")
     for f in ('id', 'claim', 'source', 'study', 'statistic', 'untested_if'):
         check(isinstance(row[f], str) and row[f].strip(), f"{name}: {f} must be a non-empty text")
-    check(row['arch'] in ARCHITECTURES, f"{name}: arch must be one of {', '.join(ARCHITECTURES)}, got {row['arch']!r}")
+    check(row['arch'] in ARCHS, f"{name}: arch must be one of {', '.join(ARCHS)}, got {row['arch']!r}")
     crit = row['criterion']
     check(isinstance(crit, dict) and crit, f"{name}: criterion must be a mapping of {' and/or '.join(CRITERIA)} to numbers")
     bad = sorted(map(str, set(crit) - set(CRITERIA)))
