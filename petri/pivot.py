@@ -59,7 +59,7 @@ def pivot_labels(runs: pd.DataFrame) -> pd.DataFrame:
 
 def pivot_differences(runs: pd.DataFrame) -> pd.DataFrame:
     "The paired differences of a labelled pivot sweep's final A-B recall and unification (see the chapter), one row each."
-    _needs(runs, ['design', 'seed', 'unification_1_2'])
+    _needs(runs, ['design', 'seed', 'between_1_2', 'unification_1_2'])
     runs = runs.assign(ab=runs.between_1_2, pivot_pairs=pooled_accuracy(runs, [(0, 1), (0, 2)]))
     designs = runs[runs.design != 'none'].drop(columns='parallel_languages')     # pair the two designs on the rest
     pivot = runs[runs.design == 'pivot']

@@ -584,7 +584,7 @@ def test_pivot_and_language_pair_functions_refuse_what_they_cannot_read():
     for call, words in ((lambda: pivot_labels(pd.DataFrame({'parallel': [0.1]})), 'no column(s) parallel_languages'),
                         (lambda: pivot_labels(pd.DataFrame({'parallel': [0.1], 'parallel_languages': ['0-2']})), "other than 0-1,0-2"),
                         (lambda: pooled_accuracy(pd.DataFrame({'between_0_1': [0.5]}), [(0, 1)]), 'no column(s) questions_0_1'),
-                        (lambda: pivot_differences(pd.DataFrame()), 'no column(s) design, seed, unification_1_2'),
+                        (lambda: pivot_differences(pd.DataFrame()), 'no column(s) design, seed, between_1_2, unification_1_2'),
                         (lambda: pair_unification(np.ones((4, 3)), [0, 0, 1], [0, 1, 0, 1]), 'one fact and one language per'),
                         (lambda: language_pair_accuracy(examples, [True]), 'one answer per example, got 1 for 3'),
                         (lambda: told_language(examples.drop(columns='split')), 'lack column(s) split')):
