@@ -106,7 +106,10 @@ def test_log_says_no_loss_before_the_first_step(finished):
 def test_summary_is_on_the_whole_splits(finished):
     summary, m = read_json(finished/'summary.json'), metrics(finished)
     assert set(summary) == {'steps', 'epochs', 'stopped_early', 'seconds', 'accuracy', 'label_prob', 'examples', 'subset_accuracy',
-                            'subset_size'}
+                            'subset_size', 'language_pairs'}
+    pairs = summary['language_pairs']                  # per language told and asked: the test splits, question by question
+    assert sum(p['n'] for p in pairs if p['told'] == p['asked']) == summary['examples']['test_in']
+    assert sum(p['n'] for p in pairs if p['told'] != p['asked']) == summary['examples']['test_cross']
     ds = load_dataset(finished/'data')
     whole = evaluate(load_model(finished/'final'), encode(ds)).query("fact_type == 'all'").set_index('split')
     assert summary['accuracy'] == whole.accuracy.to_dict() and summary['label_prob'] == pytest.approx(whole.label_prob.to_dict())
