@@ -7,11 +7,39 @@ from __future__ import annotations
 from .config import ModelConfig     # first: petri.core quiets the warning transformers' progress bars give in a notebook
 from contextlib import contextmanager
 import torch
-from transformers import (Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
+import torch.nn.functional as F
+from transformers import (AttentionInterface, Gemma2Config, Gemma2ForCausalLM, GPTNeoXConfig, GPTNeoXForCausalLM, PreTrainedModel)
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
 from transformers.utils import logging as hf_logging
 
 # %% auto #0
-__all__ = ['hf_config', 'build_model', 'n_parameters', 'no_progress_bars', 'eval_mode']
+__all__ = ['ATTENTION', 'short_softmax', 'petri_attention', 'hf_config', 'build_model', 'n_parameters', 'no_progress_bars',
+           'eval_mode']
+
+# %% ../nbs/16_models.ipynb #846a8d7c
+ATTENTION = 'petri'   # the name petri's attention is registered under with transformers
+
+def short_softmax(x: torch.Tensor) -> torch.Tensor:
+    "Softmax over the last dimension, in float32, as `exp(x - max) / sum`: on a CPU, several times torch's softmax on short rows."
+    x = x.float()
+    e = (x - x.amax(-1, keepdim=True)).exp()
+    return e / e.sum(-1, keepdim=True)
+
+def petri_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, softcap=None, **kwargs):
+    """transformers' eager attention for Gemma-2 and GPT-NeoX on `query` (B, heads, T, d) and `key`, `value` (B, kv heads,
+    S, d), with `short_softmax` and each key/value head multiplied once with the query heads that share it."""
+    b, h, t, d = query.shape
+    kv, s = key.shape[1], key.shape[2]
+    scores = torch.matmul(query.reshape(b, kv, h // kv * t, d), key.transpose(2, 3)).view(b, h, t, s)
+    scores = scores * (module.head_dim ** -0.5 if scaling is None else scaling)
+    if softcap: scores = torch.tanh(scores / softcap) * softcap
+    if attention_mask is not None: scores = scores + attention_mask
+    probs = F.dropout(short_softmax(scores).to(query.dtype), p=dropout, training=module.training)
+    out = torch.matmul(probs.view(b, kv, h // kv * t, s), value).view(b, h, t, d)
+    return out.transpose(1, 2).contiguous(), probs
+
+AttentionInterface.register(ATTENTION, petri_attention)
+AttentionMaskInterface.register(ATTENTION, eager_mask)   # the eager implementation's additive mask
 
 # %% ../nbs/16_models.ipynb #de42445a
 def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
@@ -25,10 +53,10 @@ def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
         parts = given(tie_word_embeddings=cfg.tie_embeddings) | {k: cap or None for k, cap in caps.items()}   # a cap of 0 is none
         return Gemma2Config(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
                             num_attention_heads=cfg.heads, num_key_value_heads=cfg.kv_heads, head_dim=cfg.head_dim,
-                            query_pre_attn_scalar=cfg.head_dim, attn_implementation='eager', **parts, **special)
+                            query_pre_attn_scalar=cfg.head_dim, attn_implementation=ATTENTION, **parts, **special)
     parts = given(tie_word_embeddings=cfg.tie_embeddings, rotary_pct=cfg.rotary, use_parallel_residual=cfg.parallel_residual)
     return GPTNeoXConfig(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
-                         num_attention_heads=cfg.heads, attn_implementation='eager', **parts, **special)
+                         num_attention_heads=cfg.heads, attn_implementation=ATTENTION, **parts, **special)
 
 def build_model(cfg: ModelConfig, tokenizer, seed: int = 0, max_length: int = 512) -> PreTrainedModel:
     "A randomly initialized causal LM of shape `cfg` for `tokenizer`, the same for the same `seed`."

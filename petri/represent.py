@@ -14,7 +14,7 @@ from functools import partial
 from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .models import eval_mode
-from .train import by_length, encode
+from .train import EVAL_BATCH, by_length, encode
 from .runs import checkpoint_steps, checkpoints, load_model, load_trainer_state, run_dataset
 
 # %% auto #0
@@ -23,7 +23,7 @@ __all__ = ['hidden_states_at', 'activation_reps', 'gradient_reps', 'similarity_e
 
 # %% ../nbs/30_represent.ipynb #d0d8aa6f
 @torch.no_grad()
-def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
+def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = EVAL_BATCH) -> np.ndarray:
     """Residual stream after each block (or the blocks in `layers`) at `position` of every row: (n, layers, hidden).
     Only the base model runs (no output layer), on rows batched by length and cut after their position (`by_length`);
     padding is masked only where a row has some at or before its position (left padding): the causal attention keeps
@@ -40,7 +40,7 @@ def hidden_states_at(model, ids: torch.Tensor, position: torch.Tensor, layers=No
             out[rows] = hs[torch.arange(len(x), device=device), :, p].float().cpu()
     return out.numpy()
 
-def activation_reps(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = 256) -> np.ndarray:
+def activation_reps(model, ids: torch.Tensor, position: torch.Tensor, layers=None, batch_size: int = EVAL_BATCH) -> np.ndarray:
     "Activation representations: the residual stream at `position`, concatenated over blocks (or `layers`)."
     h = hidden_states_at(model, ids, position, layers, batch_size)
     return h.reshape(len(h), -1)
