@@ -7,8 +7,8 @@ from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers, timed
 from .config import RunConfig, TrainConfig
 from .models import short_softmax
-from .train import (IGNORE, RESUME_EVERY, RunState, Training, finished, open_run, make_optimizer, optimizer_step, prepare_run,
-                         soft_cap, train_loop)
+from .train import (IGNORE, RESUME_EVERY, RunState, Training, final_cap, finished, open_run, make_optimizer, optimizer_step,
+                         prepare_run, soft_cap, token_losses, train_loop)
 import copy, dataclasses, math
 import pandas as pd
 from contextlib import ExitStack
@@ -151,12 +151,12 @@ def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
         x = _layer_norm(x, m.w('gpt_neox.final_layer_norm.weight'), m.w('gpt_neox.final_layer_norm.bias'), c.layer_norm_eps)
     return x.view(K, B, T, H)
 
-def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
-    "Each member's output layer (with Gemma-2's soft-capping) on its hidden states (K, ..., H): (K, ..., vocabulary)."
+def stacked_logits(m: StackedLM, hidden: torch.Tensor, capped: bool = True) -> torch.Tensor:
+    """Each member's output layer on its hidden states (K, ..., H): (K, ..., vocabulary), with Gemma-2's soft-capping
+    (or before it: `capped=False`)."""
     K, H = len(hidden), hidden.shape[-1]
-    logits = soft_cap(torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2)),
-                      getattr(m.config, 'final_logit_softcapping', None))
-    return logits.view(*hidden.shape[:-1], -1)
+    logits = torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2))
+    return (soft_cap(logits, final_cap(m.config)) if capped else logits).view(*hidden.shape[:-1], -1)
 
 # %% ../nbs/22_multirun.ipynb #e86e9c33
 def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
@@ -167,9 +167,8 @@ def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stac
     K, H = len(hidden), hidden.shape[-1]
     hidden = hidden[:, :, :-1] if positions is None else hidden.gather(2, positions.unsqueeze(-1).expand(-1, -1, -1, H))
     targets = targets.reshape(K, -1)
-    logits = stacked_logits(m, hidden.reshape(K, -1, H))
-    losses = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction='none', ignore_index=IGNORE)
-    return losses.view(K, -1).sum(1) / (targets != IGNORE).sum(1)
+    losses = token_losses(stacked_logits(m, hidden.reshape(K, -1, H), capped=False), targets, final_cap(m.config))
+    return losses.sum(1) / (targets != IGNORE).sum(1)
 
 def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, loss: Callable = stacked_loss) -> torch.Tensor:
     "One optimizer step of every member on its own batch; returns the members' (detached) losses. `loss`: `stacked_loss` or a compiled one."

@@ -25,11 +25,11 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
 
 # %% auto #0
 __all__ = ['IGNORE', 'EVAL_BATCH', 'MAX_STEP_BYTES', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING', 'Tensors',
-           'encode', 'target_logits', 'soft_cap', 'lm_loss', 'optimizer_step', 'train_step', 'make_optimizer',
-           'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps', 'language_pair_accuracy',
-           'final_metrics', 'resolve_device', 'step_bytes', 'check_step_memory', 'scheduled_order', 'finished',
-           'prepare_run', 'create_run_dir', 'RunState', 'open_run', 'Training', 'estimate_rest', 'train_loop', 'train',
-           'dynamics_chart', 'fact_type_chart']
+           'encode', 'target_logits', 'soft_cap', 'final_cap', 'token_losses', 'lm_loss', 'optimizer_step',
+           'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
+           'language_pair_accuracy', 'final_metrics', 'resolve_device', 'step_bytes', 'check_step_memory',
+           'scheduled_order', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'open_run', 'Training',
+           'estimate_rest', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -63,8 +63,11 @@ class Tensors:
 def encode(dataset: Dataset, device='cpu') -> Tensors:
     "The examples of `dataset` as padded tensors of token ids, attribute positions and attribute targets."
     ex, tok = dataset.examples, dataset.tokenizer
-    # no mask: it would double the tokenizer's time; not verbose: a run checks its lengths itself (check_step_memory)
-    ids = lambda texts: tok(list(texts), return_attention_mask=False, verbose=False).input_ids
+    # the Rust tokenizer's ids straight from its fastest batch call: the wrapper's per-example dicts and offsets cost
+    # more than the tokenizing (a run checks its lengths itself: check_step_memory)
+    backend = tok.backend_tokenizer
+    check(backend.padding is None and backend.truncation is None, "a dataset's tokenizer must neither pad nor truncate")
+    ids = lambda texts: [e.ids for e in backend.encode_batch_fast(list(texts))]
     texts, prompts = ids(ex.text), ids(ex.prompt)
     n, t = len(texts), max(map(len, texts))
     a = max(len(x) - len(p) for x, p in zip(texts, prompts))
@@ -79,23 +82,55 @@ def encode(dataset: Dataset, device='cpu') -> Tensors:
     return Tensors(ex.reset_index(drop=True), as_t(ids), as_t(positions), as_t(targets), tok.pad_token_id)
 
 # %% ../nbs/21_train.ipynb #ce25516d
-def target_logits(model, ids, positions=None, keep=None):
+def target_logits(model, ids, positions=None, keep=None, capped: bool = True):
     """Next-token logits at `positions` (B, A) of `ids` (B, T), or at all but the last position: (B, A, vocabulary); only the
-    `keep` (B, A) ones if given: (kept, vocabulary)."""
+    `keep` (B, A) ones if given: (kept, vocabulary). Soft-capped as the model caps them, or before the cap (`capped=False`)."""
     hidden = model.base_model(input_ids=ids).last_hidden_state
     if positions is None: hidden = hidden[:, :-1]
     else: hidden = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
     logits = model.get_output_embeddings()(hidden if keep is None else hidden[keep])
-    return soft_cap(logits, getattr(model.config, 'final_logit_softcapping', None))
+    return soft_cap(logits, final_cap(model.config)) if capped else logits
 
 def soft_cap(x: torch.Tensor, cap: float | None) -> torch.Tensor:
     "Gemma-2's soft-capping: `x` squashed smoothly into (-cap, cap) by a scaled tanh; `x` itself if `cap` is None or 0."
     return torch.tanh(x / cap) * cap if cap else x
 
+def final_cap(config) -> float | None:
+    "The soft-cap of a model's output logits (Gemma-2's `final_logit_softcapping`), or None."
+    return getattr(config, 'final_logit_softcapping', None)
+
+class _CappedCrossEntropy(torch.autograd.Function):
+    """Cross-entropy of soft-capped logits: the forward pass reads the raw logits once per row (the cap keeps no
+    copy of them) and the backward pass computes the gradient in one elementwise pass, with no scattered one-hot."""
+    @staticmethod
+    def forward(ctx, logits, targets, cap):
+        top = soft_cap(logits.amax(-1, keepdim=True), cap)             # the largest capped logit, since tanh increases
+        lse = ((soft_cap(logits, cap) - top).exp().sum(-1, keepdim=True).log() + top).squeeze(-1)
+        picked = soft_cap(logits.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1), cap)
+        ctx.save_for_backward(logits, targets, lse)
+        ctx.cap = cap
+        return (lse - picked) * (targets != IGNORE)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, targets, lse = ctx.saved_tensors
+        t = torch.tanh(logits / ctx.cap)
+        target = torch.arange(logits.shape[-1], device=logits.device) == targets.unsqueeze(-1)
+        # d loss / d capped logit = softmax - one-hot; d capped / d logit = 1 - tanh²
+        d_capped = (t * ctx.cap - lse.unsqueeze(-1)).exp() - target.to(logits.dtype)
+        return d_capped * (1 - t * t) * (grad * (targets != IGNORE)).unsqueeze(-1), None, None
+
+def token_losses(logits, targets, cap: float | None = None) -> torch.Tensor:
+    """The cross-entropy of each row of `logits` (..., vocabulary), soft-capped at `cap` first if given, against its
+    target in `targets` (...), in float32 at least; 0 where the target is IGNORE."""
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    if cap: return _CappedCrossEntropy.apply(logits, targets, cap)
+    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction='none', ignore_index=IGNORE).view(targets.shape)
+
 def lm_loss(model, ids, positions, targets):
     "Mean cross-entropy of the next-token predictions at `positions` (None: all) against `targets` (IGNORE is skipped)."
     keep = targets != IGNORE
-    return F.cross_entropy(target_logits(model, ids, positions, keep), targets[keep])
+    return token_losses(target_logits(model, ids, positions, keep, capped=False), targets[keep], final_cap(model.config)).mean()
 
 def optimizer_step(loss: torch.Tensor, optimizer, scheduler) -> torch.Tensor:
     """Backpropagate `loss` (summed, where it holds one loss per run: each run's weights get its own loss's gradient),
