@@ -122,10 +122,13 @@ class _CappedCrossEntropy(torch.autograd.Function):
 
 def token_losses(logits, targets, cap: float | None = None) -> torch.Tensor:
     """The cross-entropy of each row of `logits` (..., vocabulary), soft-capped at `cap` first if given, against its
-    target in `targets` (...), in float32 at least; 0 where the target is IGNORE."""
+    target in `targets` (...), in float32 at least; 0 where the target is IGNORE. Compiled, a soft-capped loss has its
+    own backward pass (`_CappedCrossEntropy`, whose steps the compiler fuses); run eagerly, those steps would be
+    separate passes, and autograd through torch's cross-entropy is faster."""
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
-    if cap: return _CappedCrossEntropy.apply(logits, targets, cap)
-    return F.cross_entropy(logits.flatten(0, -2), targets.flatten(), reduction='none', ignore_index=IGNORE).view(targets.shape)
+    if cap and torch.compiler.is_compiling(): return _CappedCrossEntropy.apply(logits, targets, cap)
+    return F.cross_entropy(soft_cap(logits, cap).flatten(0, -2), targets.flatten(), reduction='none',
+                           ignore_index=IGNORE).view(targets.shape)
 
 def lm_loss(model, ids, positions, targets):
     "Mean cross-entropy of the next-token predictions at `positions` (None: all) against `targets` (IGNORE is skipped)."
