@@ -6,7 +6,6 @@ import torch
 from petri import __version__
 from petri.core import write_json
 from petri.dish import build_dataset, load_dataset
-from petri.models import build_model
 from petri.config import run_config
 from petri.train import IGNORE, encode
 from petri.runs import provenance
@@ -17,12 +16,6 @@ def preset_data(preset: str, device='cpu', **settings):
     with tempfile.TemporaryDirectory() as tmp:
         ds = load_dataset(build_dataset(run.data, Path(tmp)/'data'))
     return run, ds, encode(ds, device)
-
-def plain_model(cfg, tokenizer, seed: int = 0):
-    "A model of shape `cfg` with transformers' own eager attention, as a plain Hugging Face loop trains it (petri's models use petri's)."
-    model = build_model(cfg, tokenizer, seed=seed)
-    model.set_attn_implementation('eager')
-    return model
 
 def plain_labels(data, loss):
     "The labels a plain HF loop needs for the same loss as petri's: the attribute tokens, or every non-pad token."

@@ -22,7 +22,7 @@ matrix product measured in the same process.
     python benchmarks/bench_multirun.py --device cuda --k 16
 """
 import argparse, statistics, time
-from _shared import plain_labels, plain_model, preset_data, write_results
+from _shared import plain_labels, preset_data, write_results
 import torch
 from petri.models import build_model
 from functools import partial
@@ -73,7 +73,7 @@ def main():
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == 'cuda' else f", torch threads {torch.get_num_threads()}"))
 
     models = lambda: [build_model(tc.model, ds.tokenizer, seed=k).to(device) for k in range(K)]
-    plain = [plain_model(tc.model, ds.tokenizer, seed=k).to(device) for k in range(K)]
+    plain = models()
     plain_opts = [torch.optim.AdamW(m.parameters(), lr=tc.lr, weight_decay=tc.weight_decay) for m in plain]
 
     def one_model_round():

@@ -15,7 +15,7 @@ phase petri times, and the results table; everything but the training steps is t
 """
 import argparse, tempfile, time
 from pathlib import Path
-from _shared import plain_labels, plain_model, preset_data, write_results
+from _shared import plain_labels, preset_data, write_results
 import pandas as pd
 import torch
 from petri.core import read_json
@@ -71,7 +71,7 @@ def main():
     g = torch.Generator().manual_seed(0)
     per_step = []
     for k in range(args.k):
-        model = plain_model(tc.model, ds.tokenizer, seed=k)
+        model = build_model(tc.model, ds.tokenizer, seed=k)
         opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
         def step():
             b = torch.randperm(len(data.ids), generator=g)[:tc.batch_size]

@@ -28,10 +28,11 @@ SETTINGS = {                                       # environment of the measured
 def worker(preset: str, steps: int):
     "Time `steps` plain training steps (after warm-up steps) in this process; print the median seconds per step."
     import torch                                   # before petri: OpenMP is configured by the environment we were given
-    from _shared import plain_labels, plain_model, preset_data
+    from _shared import plain_labels, preset_data
+    from petri.models import build_model
     run, ds, data = preset_data(preset)
     tc = run.train
-    model = plain_model(tc.model, ds.tokenizer, seed=0)
+    model = build_model(tc.model, ds.tokenizer, seed=0)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     labels = plain_labels(data, 'sequence')
     g = torch.Generator().manual_seed(0)

@@ -9,7 +9,7 @@ printed (above 1: petri is faster).
     python benchmarks/bench_train_step.py [--preset quick] [--rounds 9] [--steps 10]
 """
 import argparse, statistics, time
-from _shared import plain_labels, plain_model, preset_data
+from _shared import plain_labels, preset_data
 import torch
 from petri.models import build_model
 from petri.train import make_optimizer, train_step
@@ -28,16 +28,16 @@ def main():
     for loss in ('sequence', 'attribute'):
         positions, targets = (data.positions, data.targets) if loss == 'attribute' else data.sequence_targets()
         labels = plain_labels(data, loss)
-        petri_model, plain_hf = build_model(tc.model, ds.tokenizer, seed=0), plain_model(tc.model, ds.tokenizer, seed=0)
+        petri_model, plain_model = build_model(tc.model, ds.tokenizer, seed=0), build_model(tc.model, ds.tokenizer, seed=0)
         opt, sched = make_optimizer(petri_model, tc, 10**6)
-        plain_opt = torch.optim.AdamW(plain_hf.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+        plain_opt = torch.optim.AdamW(plain_model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
 
         def petri_round():
             for b in batches: train_step(petri_model, opt, sched, data.ids[b], None if positions is None else positions[b], targets[b])
 
         def plain_round():
             for b in batches:
-                out = plain_hf(data.ids[b], labels=labels[b])
+                out = plain_model(data.ids[b], labels=labels[b])
                 out.loss.backward()
                 plain_opt.step()
                 plain_opt.zero_grad()

@@ -53,10 +53,10 @@ def hf_config(cfg: ModelConfig, tokenizer, max_length: int = 512):
         parts = given(tie_word_embeddings=cfg.tie_embeddings) | {k: cap or None for k, cap in caps.items()}   # a cap of 0 is none
         return Gemma2Config(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
                             num_attention_heads=cfg.heads, num_key_value_heads=cfg.kv_heads, head_dim=cfg.head_dim,
-                            query_pre_attn_scalar=cfg.head_dim, attn_implementation=ATTENTION, **parts, **special)
+                            query_pre_attn_scalar=cfg.head_dim, attn_implementation='eager', **parts, **special)
     parts = given(tie_word_embeddings=cfg.tie_embeddings, rotary_pct=cfg.rotary, use_parallel_residual=cfg.parallel_residual)
     return GPTNeoXConfig(hidden_size=cfg.hidden, intermediate_size=cfg.intermediate, num_hidden_layers=cfg.layers,
-                         num_attention_heads=cfg.heads, attn_implementation=ATTENTION, **parts, **special)
+                         num_attention_heads=cfg.heads, attn_implementation='eager', **parts, **special)
 
 def build_model(cfg: ModelConfig, tokenizer, seed: int = 0, max_length: int = 512) -> PreTrainedModel:
     "A randomly initialized causal LM of shape `cfg` for `tokenizer`, the same for the same `seed`."
@@ -81,8 +81,12 @@ def no_progress_bars():
 # %% ../nbs/16_models.ipynb #8e6b4972
 @contextmanager
 def eval_mode(model):
-    "`model` in evaluation mode inside the block, and back in its previous mode after it, errors included."
-    was_training = model.training
+    """`model` in evaluation mode inside the block, with petri's attention where it had the eager one, and back in its
+    previous mode and attention after it, errors included."""
+    was_training, attention = model.training, getattr(getattr(model, 'config', None), '_attn_implementation', None)
     model.eval()
+    if attention == 'eager': model.set_attn_implementation(ATTENTION)
     try: yield model
-    finally: model.train(was_training)
+    finally:
+        model.train(was_training)
+        if attention == 'eager': model.set_attn_implementation(attention)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers, timed
 from .config import RunConfig, TrainConfig
-from .models import short_softmax
 from .train import (IGNORE, RESUME_EVERY, RunState, Training, final_cap, finished, open_run, make_optimizer, optimizer_step,
                          prepare_run, soft_cap, token_losses, train_loop)
 import copy, dataclasses, math
@@ -94,7 +93,7 @@ def _attention(q, k, v, scaling, softcap):
     scores = torch.matmul(q.reshape(n, kv, g * t, d), k.transpose(-1, -2)) * scaling
     scores = soft_cap(scores, softcap)
     causal = torch.ones(t, t, dtype=torch.bool, device=q.device).triu(1)
-    probs = short_softmax(scores.view(n, kv, g, t, t).masked_fill(causal, float('-inf'))).to(q.dtype)
+    probs = scores.view(n, kv, g, t, t).masked_fill(causal, float('-inf')).softmax(-1, dtype=torch.float32).to(q.dtype)
     return torch.matmul(probs.view(n, kv, g * t, t), v).view(n, kv, g, t, d)
 
 def _gemma2_layer(m: StackedLM, i: int, x, shape, cos, sin):

@@ -17,7 +17,7 @@ from transformers import AutoModelForCausalLM
 from transformers.utils import logging as hf_logging
 from .config import COMPONENTS, RunConfig
 from .dish import Dataset, load_dataset
-from .models import ATTENTION, n_parameters, no_progress_bars
+from .models import n_parameters, no_progress_bars
 
 # %% auto #0
 __all__ = ['EVALUATIONS', 'checkpoint_dir', 'checkpoints', 'checkpoint_steps', 'save_checkpoint', 'load_model',
@@ -68,7 +68,7 @@ def load_model(path, step: int | None = None, device='cpu'):
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()                 # no load report of a dozen lines before the one-line error
     try:
-        with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path, attn_implementation=ATTENTION).to(device)
+        with no_progress_bars(): return AutoModelForCausalLM.from_pretrained(path).to(device)
     except Exception as e:
         if 'ignore_mismatched_sizes' in str(e):
             raise PetriError(f"checkpoint {path} does not fit its own config.json: its weights have other shapes than the model it "
