@@ -44,7 +44,8 @@ class StackedLM(nn.Module):
         params = [dict(m.named_parameters()) for m in models]
         self.weights = nn.ParameterList([nn.Parameter(torch.stack([p[n].detach() for p in params])) for n in self.names])
         self.rotary = copy.deepcopy(first.base_model.rotary_emb)
-        self.act = ACT2FN[self.config.hidden_activation if self.arch == 'gemma2' else self.config.hidden_act]
+        self.act_name = self.config.hidden_activation if self.arch == 'gemma2' else self.config.hidden_act
+        self.act = ACT2FN[self.act_name]
         self.register_buffer('pad_ids', torch.tensor([m.config.pad_token_id for m in models], device=first.device), persistent=False)
 
     def __len__(self): return len(self.weights[0])
@@ -69,6 +70,15 @@ class StackedLM(nn.Module):
 def _linear(x, w, b=None):
     "Each member's linear layer: x (K, N, in) times its w (K, out, in) transposed, plus its bias b (K, out)."
     return torch.bmm(x, w.transpose(1, 2)) if b is None else torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+
+_GELU_SCALE = 2 * math.sqrt(2 / math.pi)
+
+def _activation(m: StackedLM, x):
+    """The MLP's activation. Compiled, GELU's tanh approximation `x·(1 + tanh(u))/2` is computed as `x·σ(2u)`: the
+    same function, with one exponential where the compiled tanh costs several (and no cancellation for large -u)."""
+    if m.act_name == 'gelu_pytorch_tanh' and torch.compiler.is_compiling():
+        return x * torch.sigmoid(_GELU_SCALE * (x + 0.044715 * x * x * x))
+    return m.act(x)
 
 def _rms_norm(x, w, eps):
     "Gemma-2's RMS norm with each member's weight w (K, H): in float32, around 1 + w."
@@ -109,7 +119,7 @@ def _gemma2_layer(m: StackedLM, i: int, x, shape, cos, sin):
     o = _linear(o.view(K, B, kv, heads // kv, T, d).permute(0, 1, 4, 2, 3, 5).reshape(K, B * T, heads * d), w('self_attn.o_proj'))
     x = x + _rms_norm(o, w('post_attention_layernorm'), c.rms_norm_eps)
     h = _rms_norm(x, w('pre_feedforward_layernorm'), c.rms_norm_eps)
-    h = _linear(m.act(_linear(h, w('mlp.gate_proj'))) * _linear(h, w('mlp.up_proj')), w('mlp.down_proj'))
+    h = _linear(_activation(m, _linear(h, w('mlp.gate_proj'))) * _linear(h, w('mlp.up_proj')), w('mlp.down_proj'))
     return x + _rms_norm(h, w('post_feedforward_layernorm'), c.rms_norm_eps)
 
 def _pythia_layer(m: StackedLM, i: int, x, shape, cos, sin):
@@ -126,7 +136,7 @@ def _pythia_layer(m: StackedLM, i: int, x, shape, cos, sin):
                 w('attention.dense'), w('attention.dense', 'bias'))
     if not c.use_parallel_residual: x, o = x + o, 0        # the MLP reads the attention's output, not the layer's input
     h = _layer_norm(x, w('post_attention_layernorm'), w('post_attention_layernorm', 'bias'), c.layer_norm_eps)
-    h = _linear(m.act(_linear(h, w('mlp.dense_h_to_4h'), w('mlp.dense_h_to_4h', 'bias'))),
+    h = _linear(_activation(m, _linear(h, w('mlp.dense_h_to_4h'), w('mlp.dense_h_to_4h', 'bias'))),
                 w('mlp.dense_4h_to_h'), w('mlp.dense_4h_to_h', 'bias'))
     return h + o + x
 
@@ -309,6 +319,10 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
         return outs
     with ExitStack() as held:                     # no other process trains in these directories meanwhile
         held.enter_context(torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES))
+        # a later process loads the traced and partitioned step from torch's disk cache, as it loads the generated code,
+        # instead of tracing it again (seconds per process): torch caches it with a custom autograd function only when
+        # told to, and `_CappedCrossEntropy` is safe to cache (pure; its forward and backward are part of the cache key)
+        held.enter_context(torch._functorch.config.patch(autograd_cache_allow_custom_autograd_functions=True))
         for members in groups.values():
             for _, state in members: held.enter_context(locked(state.out, wait=False))
         for members in groups.values():

@@ -100,24 +100,26 @@ def final_cap(config) -> float | None:
     return getattr(config, 'final_logit_softcapping', None)
 
 class _CappedCrossEntropy(torch.autograd.Function):
-    """Cross-entropy of soft-capped logits: the forward pass reads the raw logits once per row (the cap keeps no
-    copy of them) and the backward pass computes the gradient in one elementwise pass, with no scattered one-hot."""
+    """Cross-entropy of soft-capped logits: the forward pass keeps the tanh of the logits in place of the logits
+    (the backward pass needs nothing else of them, and the tanh is computed from one exponential, as 2σ(2x) - 1,
+    where the compiled tanh costs several; its absolute error stays within about 1e-7) and the backward pass
+    computes the gradient in one elementwise pass, with no scattered one-hot."""
     @staticmethod
     def forward(ctx, logits, targets, cap):
-        top = soft_cap(logits.amax(-1, keepdim=True), cap)             # the largest capped logit, since tanh increases
-        lse = ((soft_cap(logits, cap) - top).exp().sum(-1, keepdim=True).log() + top).squeeze(-1)
-        picked = soft_cap(logits.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1), cap)
-        ctx.save_for_backward(logits, targets, lse)
+        t = 2 * torch.sigmoid(logits * (2 / cap)) - 1                   # tanh(logits / cap), with one exponential
+        top = t.amax(-1, keepdim=True) * cap
+        lse = ((t * cap - top).exp().sum(-1, keepdim=True).log() + top).squeeze(-1)
+        picked = t.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1) * cap
+        ctx.save_for_backward(t, targets, lse)
         ctx.cap = cap
         return (lse - picked) * (targets != IGNORE)
 
     @staticmethod
     def backward(ctx, grad):
-        logits, targets, lse = ctx.saved_tensors
-        t = torch.tanh(logits / ctx.cap)
-        target = torch.arange(logits.shape[-1], device=logits.device) == targets.unsqueeze(-1)
+        t, targets, lse = ctx.saved_tensors
+        target = torch.arange(t.shape[-1], device=t.device) == targets.unsqueeze(-1)
         # d loss / d capped logit = softmax - one-hot; d capped / d logit = 1 - tanh²
-        d_capped = (t * ctx.cap - lse.unsqueeze(-1)).exp() - target.to(logits.dtype)
+        d_capped = (t * ctx.cap - lse.unsqueeze(-1)).exp() - target.to(t.dtype)
         return d_capped * (1 - t * t) * (grad * (targets != IGNORE)).unsqueeze(-1), None, None
 
 def token_losses(logits, targets, cap: float | None = None) -> torch.Tensor:
@@ -149,8 +151,10 @@ def train_step(model, optimizer, scheduler, ids, positions, targets):
     return optimizer_step(lm_loss(model, ids, positions, targets), optimizer, scheduler)
 
 def make_optimizer(model, cfg: TrainConfig, total_steps: int):
-    "AdamW and the warm-up + cosine learning-rate schedule of `cfg` over `total_steps`."
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    """AdamW and the warm-up + cosine learning-rate schedule of `cfg` over `total_steps`. AdamW is torch's fused
+    implementation: the same update as the default's, in one kernel over every parameter where the default runs
+    several per-tensor kernels, whose overhead dominates for a small model's parameters (on CPUs and GPUs alike)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
     return optimizer, get_cosine_schedule_with_warmup(optimizer, min(cfg.warmup_steps, total_steps), total_steps)
 
 # %% ../nbs/21_train.ipynb #4f7dd8ee
