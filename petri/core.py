@@ -236,9 +236,15 @@ def in_processes(fn, jobs: list[dict], workers=1):
         return
     from petri.core import _exit_with   # the importable one (in this chapter's notebook, ours lives in __main__)
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn'),
-                             initializer=_exit_with, initargs=(os.getpid(),)) as pool:
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context('spawn'),
+                               initializer=_exit_with, initargs=(os.getpid(),))
+    try:
         for f in as_completed([pool.submit(fn, **job, threads=threads) for job in jobs]): yield f.result()
+    except BaseException:
+        pool.shutdown(wait=True)      # stopped early: the jobs already running finish, as they would have
+        raise
+    # every result is in: the workers exit on their own (tearing down torch takes a second or two) while the caller goes on
+    pool.shutdown(wait=False)
 
 # %% ../nbs/01_core.ipynb #610ffc37
 @contextmanager

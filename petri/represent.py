@@ -11,7 +11,6 @@ import torch
 from torch.func import functional_call, grad, vmap
 from dataclasses import replace
 from functools import partial
-from sklearn.metrics.pairwise import cosine_similarity
 from .core import check
 from .models import eval_mode
 from .train import EVAL_BATCH, by_length, encode
@@ -159,4 +158,5 @@ def run_similarity(run, step: int | None = None, layers=None, fact_types=('birth
     by_value = lambda ex: similarity_examples(ex, fact_types=fact_types, per_group=per_group, **pick).index
     examples, states = run_reps(run, by_value, step, partial(block_states, layers=layers))
     h = next(iter(states.values()))
+    from sklearn.metrics.pairwise import cosine_similarity   # here: every sweep worker imports this module, and sklearn takes 0.6 s
     return cosine_similarity(h.reshape(len(h), -1)), examples
