@@ -62,23 +62,24 @@ class Tensors:
 
 _KNOWN_IDS: dict[str, dict[str, list[int]]] = {}   # this process's token ids of the texts it has tokenized, for one tokenizer
 
-def _token_ids(backend, texts) -> list[list[int]]:
-    """The token ids of `texts`, each text tokenized once per process: the runs of a sweep share their examples (a data
-    seed only splits them another way), so a worker that trains several runs tokenizes them once. The ids come from
-    the Rust tokenizer's fastest batch call: the wrapper's per-example dicts and offsets cost more than the tokenizing."""
-    key, texts = backend.to_str(), list(texts)
+def _token_ids(backend, *columns) -> list[list[list[int]]]:
+    """The token ids of the texts of each of `columns`, each text tokenized once per process: the runs of a sweep share
+    their examples (a data seed only splits them another way), so a worker that trains several runs tokenizes them
+    once. The ids come from the Rust tokenizer's fastest batch call: the wrapper's per-example dicts and offsets cost
+    more than the tokenizing."""
+    key, columns = backend.to_str(), [list(texts) for texts in columns]
     if key not in _KNOWN_IDS: _KNOWN_IDS.clear(); _KNOWN_IDS[key] = {}       # one tokenizer's at a time: memory stays bounded
     known = _KNOWN_IDS[key]
-    new = [t for t in dict.fromkeys(texts) if t not in known]
+    new = [t for t in dict.fromkeys(t for texts in columns for t in texts) if t not in known]
     known.update(zip(new, (e.ids for e in backend.encode_batch_fast(new))))
-    return [known[t] for t in texts]
+    return [[known[t] for t in texts] for texts in columns]
 
 def encode(dataset: Dataset, device='cpu') -> Tensors:
     "The examples of `dataset` as padded tensors of token ids, attribute positions and attribute targets."
     ex, tok = dataset.examples, dataset.tokenizer
     backend = tok.backend_tokenizer            # a run checks its lengths itself (check_step_memory)
     check(backend.padding is None and backend.truncation is None, "a dataset's tokenizer must neither pad nor truncate")
-    texts, prompts = _token_ids(backend, ex.text), _token_ids(backend, ex.prompt)
+    texts, prompts = _token_ids(backend, ex.text, ex.prompt)
     n, t = len(texts), max(map(len, texts))
     a = max(len(x) - len(p) for x, p in zip(texts, prompts))
     ids = np.full((n, t), tok.pad_token_id, dtype=np.int64)
