@@ -6,8 +6,8 @@
 from __future__ import annotations
 from .core import check, config_hash, in_processes, locked, n_workers, timed
 from .config import RunConfig, TrainConfig
-from .train import (IGNORE, RESUME_EVERY, RunState, Training, final_cap, finished, open_run, make_optimizer, optimizer_step,
-                         prepare_run, soft_cap, token_losses, train_loop)
+from .train import (RESUME_EVERY, RunState, Training, final_cap, finished, open_run, make_optimizer, optimizer_step,
+                         linear_cross_entropy, prepare_run, soft_cap, train_loop)
 import copy, dataclasses, math
 import pandas as pd
 from contextlib import ExitStack
@@ -160,12 +160,11 @@ def stacked_hidden(m: StackedLM, ids: torch.Tensor) -> torch.Tensor:
         x = _layer_norm(x, m.w('gpt_neox.final_layer_norm.weight'), m.w('gpt_neox.final_layer_norm.bias'), c.layer_norm_eps)
     return x.view(K, B, T, H)
 
-def stacked_logits(m: StackedLM, hidden: torch.Tensor, capped: bool = True) -> torch.Tensor:
-    """Each member's output layer on its hidden states (K, ..., H): (K, ..., vocabulary), with Gemma-2's soft-capping
-    (or before it: `capped=False`)."""
+def stacked_logits(m: StackedLM, hidden: torch.Tensor) -> torch.Tensor:
+    "Each member's output layer on its hidden states (K, ..., H): (K, ..., vocabulary), with Gemma-2's soft-capping."
     K, H = len(hidden), hidden.shape[-1]
     logits = torch.bmm(hidden.reshape(K, -1, H), m.output_weight.transpose(1, 2))
-    return (soft_cap(logits, final_cap(m.config)) if capped else logits).view(*hidden.shape[:-1], -1)
+    return soft_cap(logits, final_cap(m.config)).view(*hidden.shape[:-1], -1)
 
 # %% ../nbs/22_multirun.ipynb #e86e9c33
 def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stacked_hidden) -> torch.Tensor:
@@ -175,9 +174,7 @@ def stacked_loss(m: StackedLM, ids, positions, targets, forward: Callable = stac
     hidden = forward(m, ids)
     K, H = len(hidden), hidden.shape[-1]
     hidden = hidden[:, :, :-1] if positions is None else hidden.gather(2, positions.unsqueeze(-1).expand(-1, -1, -1, H))
-    targets = targets.reshape(K, -1)
-    losses = token_losses(stacked_logits(m, hidden.reshape(K, -1, H), capped=False), targets, final_cap(m.config))
-    return losses.sum(1) / (targets != IGNORE).sum(1)
+    return linear_cross_entropy(hidden.reshape(K, -1, H), m.output_weight, targets.reshape(K, -1), final_cap(m.config))
 
 def multi_step(m: StackedLM, optimizer, scheduler, ids, positions, targets, loss: Callable = stacked_loss) -> torch.Tensor:
     "One optimizer step of every member on its own batch; returns the members' (detached) losses. `loss`: `stacked_loss` or a compiled one."
@@ -321,7 +318,7 @@ def train_runs(sources: Sequence, outs: Sequence, train_cfg: TrainConfig | None 
         held.enter_context(torch._dynamo.config.patch(recompile_limit=COMPILED_SHAPES))
         # a later process loads the traced and partitioned step from torch's disk cache, as it loads the generated code,
         # instead of tracing it again (seconds per process): torch caches it with a custom autograd function only when
-        # told to, and `_CappedCrossEntropy` is safe to cache (pure; its forward and backward are part of the cache key)
+        # told to, and `_LinearCrossEntropy` is safe to cache (pure; its forward and backward are part of the cache key)
         held.enter_context(torch._functorch.config.patch(autograd_cache_allow_custom_autograd_functions=True))
         for members in groups.values():
             for _, state in members: held.enter_context(locked(state.out, wait=False))

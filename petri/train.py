@@ -24,12 +24,13 @@ from .runs import (EVALUATIONS, checkpoint_dir, checkpoints, latest_checkpoint, 
                         provenance, discard_resume, run_id, save_checkpoint, save_resume)
 
 # %% auto #0
-__all__ = ['IGNORE', 'EVAL_BATCH', 'MAX_STEP_BYTES', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING', 'Tensors',
-           'encode', 'target_logits', 'soft_cap', 'final_cap', 'token_losses', 'lm_loss', 'optimizer_step',
-           'train_step', 'make_optimizer', 'by_length', 'predict', 'score', 'recall_metrics', 'evaluate', 'eval_steps',
-           'language_pair_accuracy', 'final_metrics', 'resolve_device', 'step_bytes', 'check_step_memory',
-           'scheduled_order', 'finished', 'prepare_run', 'create_run_dir', 'RunState', 'open_run', 'Training',
-           'estimate_rest', 'train_loop', 'train', 'dynamics_chart', 'fact_type_chart']
+__all__ = ['IGNORE', 'LOSS_ROWS', 'EVAL_BATCH', 'MAX_STEP_BYTES', 'RESUME_EVERY', 'ESTIMATE_AFTER', 'LONG_RUN', 'RECORDING',
+           'Tensors', 'encode', 'target_logits', 'soft_cap', 'final_cap', 'token_losses', 'linear_cross_entropy',
+           'lm_loss', 'optimizer_step', 'train_step', 'make_optimizer', 'by_length', 'predict', 'score',
+           'recall_metrics', 'evaluate', 'eval_steps', 'language_pair_accuracy', 'final_metrics', 'resolve_device',
+           'step_bytes', 'check_step_memory', 'scheduled_order', 'finished', 'prepare_run', 'create_run_dir',
+           'RunState', 'open_run', 'Training', 'estimate_rest', 'train_loop', 'train', 'dynamics_chart',
+           'fact_type_chart']
 
 # %% ../nbs/21_train.ipynb #2506b6a1
 def _check_dataset(path, data: DataConfig) -> Dataset:
@@ -110,38 +111,56 @@ def final_cap(config) -> float | None:
     "The soft-cap of a model's output logits (Gemma-2's `final_logit_softcapping`), or None."
     return getattr(config, 'final_logit_softcapping', None)
 
-class _CappedCrossEntropy(torch.autograd.Function):
-    """Cross-entropy of soft-capped logits: the forward pass keeps the tanh of the logits in place of the logits
-    (the backward pass needs nothing else of them, and the tanh is computed from one exponential, as 2σ(2x) - 1,
-    where the compiled tanh costs several; its absolute error stays within about 2e-7) and the backward pass
-    computes the gradient in one elementwise pass, with no scattered one-hot."""
-    @staticmethod
-    def forward(ctx, logits, targets, cap):
-        t = 2 * torch.sigmoid(logits * (2 / cap)) - 1                   # tanh(logits / cap), with one exponential
-        top = t.amax(-1, keepdim=True) * cap
-        lse = ((t * cap - top).exp().sum(-1, keepdim=True).log() + top).squeeze(-1)
-        picked = t.gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1) * cap
-        ctx.save_for_backward(t, targets, lse)
-        ctx.cap = cap
-        return (lse - picked) * (targets != IGNORE)
-
-    @staticmethod
-    def backward(ctx, grad):
-        t, targets, lse = ctx.saved_tensors
-        target = torch.arange(t.shape[-1], device=t.device) == targets.unsqueeze(-1)
-        # d loss / d capped logit = softmax - one-hot; d capped / d logit = 1 - tanh²
-        d_capped = (t * ctx.cap - lse.unsqueeze(-1)).exp() - target.to(t.dtype)
-        return d_capped * (1 - t * t) * (grad * (targets != IGNORE)).unsqueeze(-1), None, None
-
 def token_losses(logits, targets, cap: float | None = None) -> torch.Tensor:
     """The cross-entropy of each row of `logits` (..., vocabulary), soft-capped at `cap` first if given, against its
-    target in `targets` (...), in float32 at least; 0 where the target is IGNORE. Compiled, a soft-capped loss has its
-    own backward pass (`_CappedCrossEntropy`, whose steps the compiler fuses); run eagerly, those steps would be
-    separate passes, and autograd through torch's cross-entropy is faster."""
+    target in `targets` (...), in float32 at least; 0 where the target is IGNORE."""
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
-    if cap and torch.compiler.is_compiling(): return _CappedCrossEntropy.apply(logits, targets, cap)
     return F.cross_entropy(soft_cap(logits, cap).flatten(0, -2), targets.flatten(), reduction='none',
                            ignore_index=IGNORE).view(targets.shape)
+
+LOSS_ROWS = 256   # rows of logits per chunk of the compiled loss: (K, 256, vocabulary) stays in the cache (128 to 512 measured alike)
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """`linear_cross_entropy` with its gradients computed in the forward pass, `rows` rows at a time: each chunk's
+    logits are made, turned into its losses and its gradients and dropped while still in the cache, and no logits
+    are kept for the backward pass, which only scales the gradients. Soft-capped, tanh(z / cap) is computed as
+    2σ(2z / cap) - 1 (one exponential where the compiled tanh costs several; within about 2e-7 of it)."""
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, cap, rows):
+        dtype = torch.promote_types(hidden.dtype, torch.float32)
+        keep = targets != IGNORE
+        share = (keep.to(dtype) / keep.sum(1, keepdim=True)).unsqueeze(-1)    # d member's mean / d row's loss
+        grad_hidden, grad_weight = torch.empty_like(hidden), torch.zeros_like(weight)
+        loss = torch.zeros(len(hidden), dtype=dtype, device=hidden.device)
+        vocab = torch.arange(weight.shape[1], device=hidden.device)
+        for a in range(0, hidden.shape[1], rows):
+            h, t, w = hidden[:, a:a + rows], targets[:, a:a + rows].unsqueeze(-1), share[:, a:a + rows]
+            z = torch.bmm(h, weight.transpose(1, 2)).to(dtype)
+            if cap: squashed = 2 * torch.sigmoid(z * (2 / cap)) - 1; z = squashed * cap
+            top = z.amax(-1, keepdim=True)
+            e = (z - top).exp()
+            total = e.sum(-1, keepdim=True)
+            loss = loss + ((total.log() + top - z.gather(-1, t.clamp(min=0))) * w).sum((1, 2))
+            # d loss / d capped logit = softmax - one-hot; d capped / d logit = 1 - tanh²
+            d = (e / total - (vocab == t).to(dtype)) * (w * (1 - squashed * squashed) if cap else w)
+            grad_hidden[:, a:a + rows] = torch.bmm(d, weight.to(dtype))
+            grad_weight = grad_weight + torch.bmm(d.transpose(1, 2), h.to(dtype))
+        ctx.save_for_backward(grad_hidden, grad_weight)
+        return loss
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        grad_hidden, grad_weight = ctx.saved_tensors
+        return grad_hidden * grad.view(-1, 1, 1), grad_weight * grad.view(-1, 1, 1), None, None, None
+
+def linear_cross_entropy(hidden, weight, targets, cap: float | None = None, rows: int = LOSS_ROWS) -> torch.Tensor:
+    """Each of K models' mean cross-entropy (K,) of its output layer `weight` (K, vocabulary, H) on its hidden states
+    `hidden` (K, N, H) against `targets` (K, N), IGNORE skipped, the logits soft-capped at `cap` if given. Compiled, the
+    loss is `_LinearCrossEntropy`, whose steps the compiler fuses; run eagerly, those steps would be separate passes, and
+    autograd through torch's cross-entropy is faster."""
+    if torch.compiler.is_compiling(): return _LinearCrossEntropy.apply(hidden, weight, targets, cap, rows)
+    return token_losses(torch.bmm(hidden, weight.transpose(1, 2)), targets, cap).sum(1) / (targets != IGNORE).sum(1)
 
 def lm_loss(model, ids, positions, targets):
     "Mean cross-entropy of the next-token predictions at `positions` (None: all) against `targets` (IGNORE is skipped)."
