@@ -157,8 +157,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
 def linear_cross_entropy(hidden, weight, targets, cap: float | None = None, rows: int = LOSS_ROWS) -> torch.Tensor:
     """Each of K models' mean cross-entropy (K,) of its output layer `weight` (K, vocabulary, H) on its hidden states
     `hidden` (K, N, H) against `targets` (K, N), IGNORE skipped, the logits soft-capped at `cap` if given. Compiled, the
-    loss is `_LinearCrossEntropy`, whose steps the compiler fuses; run eagerly, those steps would be separate passes, and
-    autograd through torch's cross-entropy is faster."""
+    loss is `_LinearCrossEntropy`, whose steps the compiler fuses; run eagerly, it is autograd through torch's
+    cross-entropy, the computation of a model trained alone (`lm_loss`), which runs trained together eagerly match."""
     if torch.compiler.is_compiling(): return _LinearCrossEntropy.apply(hidden, weight, targets, cap, rows)
     return token_losses(torch.bmm(hidden, weight.transpose(1, 2)), targets, cap).sum(1) / (targets != IGNORE).sum(1)
 
