@@ -130,7 +130,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         dtype = torch.promote_types(hidden.dtype, torch.float32)
         keep = targets != IGNORE
         share = (keep.to(dtype) / keep.sum(1, keepdim=True)).unsqueeze(-1)    # d member's mean / d row's loss
-        grad_hidden, grad_weight = torch.empty_like(hidden), torch.zeros_like(weight)
+        grad_hidden, grad_weight, wide = torch.empty_like(hidden), torch.zeros_like(weight), weight.to(dtype)
         loss = torch.zeros(len(hidden), dtype=dtype, device=hidden.device)
         vocab = torch.arange(weight.shape[1], device=hidden.device)
         for a in range(0, hidden.shape[1], rows):
@@ -143,7 +143,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
             loss = loss + ((total.log() + top - z.gather(-1, t.clamp(min=0))) * w).sum((1, 2))
             # d loss / d capped logit = softmax - one-hot; d capped / d logit = 1 - tanh²
             d = (e / total - (vocab == t).to(dtype)) * (w * (1 - squashed * squashed) if cap else w)
-            grad_hidden[:, a:a + rows] = torch.bmm(d, weight.to(dtype))
+            grad_hidden[:, a:a + rows] = torch.bmm(d, wide)
             grad_weight = grad_weight + torch.bmm(d.transpose(1, 2), h.to(dtype))
         ctx.save_for_backward(grad_hidden, grad_weight)
         return loss
